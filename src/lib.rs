@@ -1,0 +1,23 @@
+//! ccgsim: an agent-based model of English Clinical Commissioning Groups (CCGs) and the buy-in of
+//! their member GP practices.
+//!
+//! The crate is a one-way pipeline, and the modules follow it:
+//!
+//! ```text
+//! scenario file --parse/validate--> Scenario --build--> Population --> engine (one CCG, one
+//! replicate, one RNG stream) --> experiment (ensembles in parallel) --> output (CSV, manifest)
+//! ```
+//!
+//! The model itself is documented equation by equation in `docs/ODD.md`.
+
+pub mod calendar;
+pub mod cli;
+pub mod engine;
+pub mod experiment;
+pub mod metrics;
+pub mod model;
+pub mod output;
+pub mod population;
+pub mod rng;
+pub mod scenario;
+pub mod stats;

@@ -1,0 +1,726 @@
+//! Model parameters, one struct per submodel, every default in one place.
+//!
+//! These structs are both what a scenario file's `[model.*]` tables deserialize into (every field
+//! optional; missing fields take the defaults below) and what the engine reads. Each default is
+//! justified in `docs/ODD.md`, section 7, under the submodel's name.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Action, CommissioningLevel, Role};
+
+/// One value per CCG action.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerAction {
+    pub training: f32,
+    pub data_review: f32,
+    pub targets: f32,
+    pub sanctions: f32,
+}
+
+impl PerAction {
+    pub const fn new(training: f32, data_review: f32, targets: f32, sanctions: f32) -> Self {
+        PerAction {
+            training,
+            data_review,
+            targets,
+            sanctions,
+        }
+    }
+
+    pub fn get(&self, action: Action) -> f32 {
+        self.as_array()[action.index()]
+    }
+
+    pub fn as_array(&self) -> [f32; 4] {
+        [
+            self.training,
+            self.data_review,
+            self.targets,
+            self.sanctions,
+        ]
+    }
+}
+
+/// One value per formal role (practices with no role take zero).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerRole {
+    pub governing_body: f32,
+    pub other_formal: f32,
+}
+
+impl PerRole {
+    pub const fn new(governing_body: f32, other_formal: f32) -> Self {
+        PerRole {
+            governing_body,
+            other_formal,
+        }
+    }
+
+    /// Indexed by [`Role::index`]; `Role::None` gets 0.
+    pub fn as_array(&self) -> [f32; 3] {
+        [self.governing_body, self.other_formal, 0.0]
+    }
+
+    pub fn get(&self, role: Role) -> f32 {
+        self.as_array()[role.index()]
+    }
+}
+
+/// One value per co-commissioning level.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerLevel {
+    pub none: f32,
+    pub greater_involvement: f32,
+    pub joint: f32,
+    pub delegated: f32,
+}
+
+impl PerLevel {
+    pub fn as_array(&self) -> [f32; 4] {
+        [
+            self.none,
+            self.greater_involvement,
+            self.joint,
+            self.delegated,
+        ]
+    }
+
+    pub fn get(&self, level: CommissioningLevel) -> f32 {
+        self.as_array()[level.index()]
+    }
+}
+
+/// All model parameters. `[model]` in a scenario file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// State levels, adjustment rates and couplings shared by every mechanism (ODD 7.0).
+    pub dynamics: Dynamics,
+    /// Mechanism 1: acceptability of each action, trust asymmetry, lingering sanctions (ODD 7.1).
+    pub acceptability: Acceptability,
+    /// Mechanism 2: formal roles raise ownership (ODD 7.2).
+    pub roles: Roles,
+    /// Mechanism 3: peer influence within a locality (ODD 7.3).
+    pub peers: Peers,
+    /// Mechanism 4: larger CCGs give each member less voice (ODD 7.4).
+    pub size: Size,
+    /// Mechanism 5: top-down control crowds out engagement and influence (ODD 7.5).
+    pub top_down: TopDown,
+    /// Mechanism 6: meetings and paperwork lower engagement (ODD 7.6).
+    pub burden: Burden,
+    /// Mechanism 7: delegated commissioning, lay-majority committee, conflicts, framing (ODD 7.7).
+    pub delegation: Delegation,
+    /// Mechanism 8: the support budget limits what the CCG can deliver (ODD 7.8).
+    pub budget: Budget,
+    /// Mechanism 9: actions change quality of care modestly (ODD 7.9).
+    pub quality: Quality,
+    /// How a practice's answers to the survey are drawn from its state (ODD 7.10).
+    pub survey: Survey,
+}
+
+/// Shared state dynamics (ODD 7.0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Dynamics {
+    /// Trust level of a no-role practice with average disposition and no sanction history.
+    pub trust_base: f32,
+    /// Engagement level of a no-role practice with average disposition and reference burden.
+    pub engagement_base: f32,
+    /// Perceived influence of a no-role practice in a reference-size CCG without top-down control.
+    pub influence_base: f32,
+    /// Share of the gap to its target that trust closes each month.
+    pub trust_rate: f32,
+    /// Share of the gap to its target that engagement closes each month.
+    pub engagement_rate: f32,
+    /// Share of the gap to its target that perceived influence closes each month.
+    pub influence_rate: f32,
+    /// Standard deviation across practices of the lasting dispositions added to trust and
+    /// engagement targets.
+    pub disposition_sd: f32,
+    /// Standard deviation of the monthly shock to trust and engagement.
+    pub noise_sd: f32,
+    /// Rise in the engagement target per unit of trust above `trust_base`.
+    pub engagement_from_trust: f32,
+    /// Rise in the engagement target per unit of influence above `influence_base`.
+    pub engagement_from_influence: f32,
+    /// Rise in the influence target per unit of trust above `trust_base`.
+    pub influence_from_trust: f32,
+    /// Rise in the influence target per unit of engagement above `engagement_base`.
+    pub influence_from_engagement: f32,
+}
+
+impl Default for Dynamics {
+    fn default() -> Self {
+        Dynamics {
+            trust_base: 0.55,
+            engagement_base: 0.55,
+            influence_base: 0.30,
+            trust_rate: 0.05,
+            engagement_rate: 0.10,
+            influence_rate: 0.10,
+            disposition_sd: 0.12,
+            noise_sd: 0.02,
+            engagement_from_trust: 0.5,
+            engagement_from_influence: 0.3,
+            influence_from_trust: 0.2,
+            influence_from_engagement: 0.2,
+        }
+    }
+}
+
+/// Mechanism 1 (ODD 7.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Acceptability {
+    pub enabled: bool,
+    /// Probability that a practice at `trust_base` supports the CCG using each action, before
+    /// individual variation (the centre of the attitude distribution).
+    pub initial_support: PerAction,
+    /// Standard deviation across practices of attitudes, on the logit scale.
+    pub support_sd: f32,
+    /// Change in every attitude (logit scale) per unit of trust above `trust_base`.
+    pub trust_coupling: f32,
+    /// Size of the trust change one action can cause.
+    pub trust_step: f32,
+    /// How much more an illegitimate action lowers trust than a legitimate one raises it.
+    pub asymmetry: f32,
+    /// Weight of each action's effect on trust and engagement.
+    pub intensity: PerAction,
+    /// Direct change in engagement from one action (positive: toward 1; negative: toward 0).
+    pub engagement_effect: PerAction,
+    /// Share of sanction memory forgotten each month.
+    pub sanction_memory_decay: f32,
+    /// Fall in the trust target as sanction memory grows (saturating, at most this much).
+    pub sanction_memory_trust: f32,
+}
+
+impl Default for Acceptability {
+    fn default() -> Self {
+        Acceptability {
+            enabled: true,
+            initial_support: PerAction::new(0.80, 0.66, 0.27, 0.14),
+            support_sd: 0.8,
+            trust_coupling: 2.0,
+            trust_step: 0.04,
+            asymmetry: 2.0,
+            intensity: PerAction::new(1.0, 1.0, 1.0, 1.5),
+            engagement_effect: PerAction::new(0.03, 0.05, -0.04, -0.04),
+            sanction_memory_decay: 0.04,
+            sanction_memory_trust: 0.15,
+        }
+    }
+}
+
+/// Mechanism 2 (ODD 7.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Roles {
+    pub enabled: bool,
+    /// Rise in the engagement target for a practice with this role.
+    pub engagement: PerRole,
+    /// Rise in the trust target.
+    pub trust: PerRole,
+    /// Rise in the perceived-influence target.
+    pub influence: PerRole,
+    /// Ownership: shift of the view of co-commissioning (logit scale).
+    pub view: PerRole,
+}
+
+impl Default for Roles {
+    fn default() -> Self {
+        Roles {
+            enabled: true,
+            engagement: PerRole::new(0.20, 0.10),
+            trust: PerRole::new(0.10, 0.05),
+            influence: PerRole::new(0.45, 0.25),
+            view: PerRole::new(1.2, 0.6),
+        }
+    }
+}
+
+/// Mechanism 3 (ODD 7.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Peers {
+    pub enabled: bool,
+    /// Share of the gap to the locality's mean trust and engagement closed each month.
+    pub rate: f32,
+}
+
+impl Default for Peers {
+    fn default() -> Self {
+        Peers {
+            enabled: true,
+            rate: 0.05,
+        }
+    }
+}
+
+/// Mechanism 4 (ODD 7.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Size {
+    pub enabled: bool,
+    /// Fall in the influence target per unit of ln(practices / reference_practices).
+    pub influence_per_log_size: f32,
+    /// CCG size (member practices) at which the size effect is zero: the 2014-15 median.
+    pub reference_practices: f32,
+}
+
+impl Default for Size {
+    fn default() -> Self {
+        Size {
+            enabled: true,
+            influence_per_log_size: 0.06,
+            reference_practices: 33.0,
+        }
+    }
+}
+
+/// Mechanism 5 (ODD 7.5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TopDown {
+    pub enabled: bool,
+    /// Fall in the influence target per unit of felt control.
+    pub influence_effect: f32,
+    /// Fall in the engagement target per unit of felt control.
+    pub engagement_effect: f32,
+}
+
+impl Default for TopDown {
+    fn default() -> Self {
+        TopDown {
+            enabled: true,
+            influence_effect: 0.35,
+            engagement_effect: 0.15,
+        }
+    }
+}
+
+/// Mechanism 6 (ODD 7.6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Burden {
+    pub enabled: bool,
+    /// Standing meeting and paperwork load of a member practice, by co-commissioning level.
+    pub level_load: PerLevel,
+    /// Extra standing load of a practice with a formal role.
+    pub role_load: PerRole,
+    /// Load added by one action.
+    pub action_load: PerAction,
+    /// Share of the gap to the standing load closed each month.
+    pub rate: f32,
+    /// Fall in the engagement target per unit of load above `reference_load`.
+    pub engagement_effect: f32,
+    /// The load at which burden has no effect on engagement (a no-role practice before 2015).
+    pub reference_load: f32,
+    /// Probability that a practice at `reference_load` reports a positive impact of the CCG on its
+    /// paperwork and meetings.
+    pub positive_base: f32,
+    /// Fall in that probability per unit of load above `reference_load`.
+    pub positive_slope: f32,
+}
+
+impl Default for Burden {
+    fn default() -> Self {
+        Burden {
+            enabled: true,
+            level_load: PerLevel {
+                none: 0.25,
+                greater_involvement: 0.25,
+                joint: 0.30,
+                delegated: 0.40,
+            },
+            role_load: PerRole::new(0.30, 0.15),
+            action_load: PerAction::new(0.03, 0.06, 0.08, 0.12),
+            rate: 0.3,
+            engagement_effect: 0.3,
+            reference_load: 0.25,
+            positive_base: 0.08,
+            positive_slope: 0.2,
+        }
+    }
+}
+
+/// Mechanism 7 (ODD 7.7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Delegation {
+    pub enabled: bool,
+    /// Fall in the influence target when a lay-chaired committee with a lay/executive majority
+    /// decides on primary care (delegated level).
+    pub lay_majority_influence: f32,
+    /// Extra trust loss from control actions by a delegated CCG that manages conflicts of interest
+    /// badly: multiplier 1 + penalty * (1 - conflict_management).
+    pub conflict_of_interest_penalty: f32,
+    /// Share of the gap to full legitimacy that "peer support" framing closes for control actions.
+    pub peer_support_framing: f32,
+}
+
+impl Default for Delegation {
+    fn default() -> Self {
+        Delegation {
+            enabled: true,
+            lay_majority_influence: 0.08,
+            conflict_of_interest_penalty: 1.0,
+            peer_support_framing: 0.3,
+        }
+    }
+}
+
+/// Mechanism 8 (ODD 7.8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Budget {
+    pub enabled: bool,
+    /// Cost to the CCG of one action on one practice, in pounds.
+    pub cost: PerAction,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            enabled: true,
+            cost: PerAction::new(1500.0, 400.0, 250.0, 2500.0),
+        }
+    }
+}
+
+/// Mechanism 9 (ODD 7.9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Quality {
+    pub enabled: bool,
+    /// Median practice's own quality level (share of indicators achieved).
+    pub mean: f32,
+    /// Standard deviation of practices' own quality levels, on the logit scale.
+    pub sd: f32,
+    /// Share of the gap to full quality that one action closes, at engagement 0.5.
+    pub effect: PerAction,
+    /// Share of the gap to its own level that quality closes each month.
+    pub reversion: f32,
+}
+
+impl Default for Quality {
+    fn default() -> Self {
+        Quality {
+            enabled: true,
+            mean: 0.78,
+            sd: 0.4,
+            effect: PerAction::new(0.006, 0.008, 0.008, 0.004),
+            reversion: 0.05,
+        }
+    }
+}
+
+/// Survey measurement (ODD 7.10).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Survey {
+    /// Cut point (logit scale) for answering "at least somewhat engaged".
+    pub engaged_cut: f32,
+    /// Cut point for answering "highly engaged".
+    pub highly_engaged_cut: f32,
+    /// View of co-commissioning of a no-role practice at base trust, influence and engagement.
+    pub view_base: f32,
+    /// Weight of trust in the view.
+    pub view_trust: f32,
+    /// Weight of perceived influence in the view.
+    pub view_influence: f32,
+    /// Weight of engagement in the view.
+    pub view_engagement: f32,
+    /// The view plus logistic noise above this is answered "positive".
+    pub positive_cut: f32,
+    /// Below this it is answered "negative"; between the two, "neutral".
+    pub negative_cut: f32,
+}
+
+impl Default for Survey {
+    fn default() -> Self {
+        Survey {
+            engaged_cut: -0.5,
+            highly_engaged_cut: 1.5,
+            view_base: 1.0,
+            view_trust: 3.0,
+            view_influence: 2.0,
+            view_engagement: 2.0,
+            positive_cut: 1.84,
+            negative_cut: 0.0,
+        }
+    }
+}
+
+/// A value that failed validation: the dotted key in the scenario file and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+/// Collects [`Problem`]s under a key prefix.
+pub struct Checker<'a> {
+    prefix: String,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl<'a> Checker<'a> {
+    pub fn new(prefix: &str, problems: &'a mut Vec<Problem>) -> Self {
+        Checker {
+            prefix: prefix.to_string(),
+            problems,
+        }
+    }
+
+    /// A checker for the sub-table `name`.
+    pub fn sub(&mut self, name: &str) -> Checker<'_> {
+        Checker {
+            prefix: self.key(name),
+            problems: self.problems,
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
+    pub fn problem(&mut self, name: &str, message: impl Into<String>) {
+        let key = self.key(name);
+        self.problems.push(Problem {
+            key,
+            message: message.into(),
+        });
+    }
+
+    /// `value` must be finite and within `[lo, hi]`.
+    pub fn range(&mut self, name: &str, value: f64, lo: f64, hi: f64) {
+        if !value.is_finite() || value < lo || value > hi {
+            self.problem(name, format!("must be between {lo} and {hi}, got {value}"));
+        }
+    }
+
+    /// `value` must be finite.
+    pub fn finite(&mut self, name: &str, value: f64) {
+        if !value.is_finite() {
+            self.problem(name, format!("must be a finite number, got {value}"));
+        }
+    }
+
+    pub fn unit(&mut self, name: &str, value: f32) {
+        self.range(name, value as f64, 0.0, 1.0);
+    }
+
+    pub fn non_negative(&mut self, name: &str, value: f32) {
+        self.range(name, value as f64, 0.0, f64::MAX);
+    }
+
+    pub fn per_action(&mut self, name: &str, v: &PerAction, lo: f64, hi: f64) {
+        let mut c = self.sub(name);
+        for a in Action::ALL {
+            c.range(a.key(), v.get(a) as f64, lo, hi);
+        }
+    }
+
+    pub fn per_role(&mut self, name: &str, v: &PerRole, lo: f64, hi: f64) {
+        let mut c = self.sub(name);
+        c.range("governing_body", v.governing_body as f64, lo, hi);
+        c.range("other_formal", v.other_formal as f64, lo, hi);
+    }
+}
+
+impl Params {
+    /// Check every parameter's domain; `prefix` is where `[model]` sits in the file.
+    pub fn validate(&self, checker: &mut Checker<'_>) {
+        let d = &self.dynamics;
+        let mut c = checker.sub("dynamics");
+        c.unit("trust_base", d.trust_base);
+        c.unit("engagement_base", d.engagement_base);
+        c.unit("influence_base", d.influence_base);
+        c.unit("trust_rate", d.trust_rate);
+        c.unit("engagement_rate", d.engagement_rate);
+        c.unit("influence_rate", d.influence_rate);
+        c.range("disposition_sd", d.disposition_sd as f64, 0.0, 1.0);
+        c.range("noise_sd", d.noise_sd as f64, 0.0, 0.5);
+        c.range(
+            "engagement_from_trust",
+            d.engagement_from_trust as f64,
+            -2.0,
+            2.0,
+        );
+        c.range(
+            "engagement_from_influence",
+            d.engagement_from_influence as f64,
+            -2.0,
+            2.0,
+        );
+        c.range(
+            "influence_from_trust",
+            d.influence_from_trust as f64,
+            -2.0,
+            2.0,
+        );
+        c.range(
+            "influence_from_engagement",
+            d.influence_from_engagement as f64,
+            -2.0,
+            2.0,
+        );
+
+        let a = &self.acceptability;
+        let mut c = checker.sub("acceptability");
+        let mut s = c.sub("initial_support");
+        for act in Action::ALL {
+            // Strictly inside (0, 1): the attitude distribution is centred on its logit.
+            s.range(
+                act.key(),
+                a.initial_support.get(act) as f64,
+                1e-4,
+                1.0 - 1e-4,
+            );
+        }
+        c.range("support_sd", a.support_sd as f64, 0.0, 5.0);
+        c.range("trust_coupling", a.trust_coupling as f64, -20.0, 20.0);
+        c.unit("trust_step", a.trust_step);
+        c.range("asymmetry", a.asymmetry as f64, 0.0, 10.0);
+        c.per_action("intensity", &a.intensity, 0.0, 10.0);
+        c.per_action("engagement_effect", &a.engagement_effect, -1.0, 1.0);
+        c.unit("sanction_memory_decay", a.sanction_memory_decay);
+        c.unit("sanction_memory_trust", a.sanction_memory_trust);
+
+        let r = &self.roles;
+        let mut c = checker.sub("roles");
+        c.per_role("engagement", &r.engagement, -1.0, 1.0);
+        c.per_role("trust", &r.trust, -1.0, 1.0);
+        c.per_role("influence", &r.influence, -1.0, 1.0);
+        c.per_role("view", &r.view, -10.0, 10.0);
+
+        checker.sub("peers").unit("rate", self.peers.rate);
+
+        let mut c = checker.sub("size");
+        c.range(
+            "influence_per_log_size",
+            self.size.influence_per_log_size as f64,
+            -1.0,
+            1.0,
+        );
+        c.range(
+            "reference_practices",
+            self.size.reference_practices as f64,
+            1.0,
+            1e6,
+        );
+
+        let mut c = checker.sub("top_down");
+        c.range(
+            "influence_effect",
+            self.top_down.influence_effect as f64,
+            -2.0,
+            2.0,
+        );
+        c.range(
+            "engagement_effect",
+            self.top_down.engagement_effect as f64,
+            -2.0,
+            2.0,
+        );
+
+        let b = &self.burden;
+        let mut c = checker.sub("burden");
+        let mut l = c.sub("level_load");
+        for level in CommissioningLevel::ALL {
+            l.range(level.key(), b.level_load.get(level) as f64, 0.0, 10.0);
+        }
+        c.per_role("role_load", &b.role_load, 0.0, 10.0);
+        c.per_action("action_load", &b.action_load, 0.0, 10.0);
+        c.unit("rate", b.rate);
+        c.range("engagement_effect", b.engagement_effect as f64, -2.0, 2.0);
+        c.range("reference_load", b.reference_load as f64, 0.0, 10.0);
+        c.unit("positive_base", b.positive_base);
+        c.range("positive_slope", b.positive_slope as f64, -10.0, 10.0);
+
+        let g = &self.delegation;
+        let mut c = checker.sub("delegation");
+        c.range(
+            "lay_majority_influence",
+            g.lay_majority_influence as f64,
+            -1.0,
+            1.0,
+        );
+        c.range(
+            "conflict_of_interest_penalty",
+            g.conflict_of_interest_penalty as f64,
+            0.0,
+            10.0,
+        );
+        c.unit("peer_support_framing", g.peer_support_framing);
+
+        checker
+            .sub("budget")
+            .per_action("cost", &self.budget.cost, 0.0, 1e9);
+
+        let q = &self.quality;
+        let mut c = checker.sub("quality");
+        c.range("mean", q.mean as f64, 1e-3, 1.0 - 1e-3);
+        c.range("sd", q.sd as f64, 0.0, 5.0);
+        c.per_action("effect", &q.effect, 0.0, 1.0);
+        c.unit("reversion", q.reversion);
+
+        let s = &self.survey;
+        let mut c = checker.sub("survey");
+        c.range("engaged_cut", s.engaged_cut as f64, -20.0, 20.0);
+        c.range(
+            "highly_engaged_cut",
+            s.highly_engaged_cut as f64,
+            -20.0,
+            20.0,
+        );
+        if s.highly_engaged_cut < s.engaged_cut {
+            c.problem("highly_engaged_cut", "must not be below engaged_cut");
+        }
+        c.range("view_base", s.view_base as f64, -20.0, 20.0);
+        c.range("view_trust", s.view_trust as f64, -20.0, 20.0);
+        c.range("view_influence", s.view_influence as f64, -20.0, 20.0);
+        c.range("view_engagement", s.view_engagement as f64, -20.0, 20.0);
+        c.range("positive_cut", s.positive_cut as f64, -20.0, 20.0);
+        c.range("negative_cut", s.negative_cut as f64, -20.0, 20.0);
+        if s.positive_cut < s.negative_cut {
+            c.problem("positive_cut", "must not be below negative_cut");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let mut problems = Vec::new();
+        Params::default().validate(&mut Checker::new("model", &mut problems));
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_reported_with_their_key() {
+        let mut p = Params::default();
+        p.peers.rate = 1.5;
+        p.acceptability.initial_support.sanctions = 0.0;
+        let mut problems = Vec::new();
+        p.validate(&mut Checker::new("model", &mut problems));
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "model.acceptability.initial_support.sanctions",
+                "model.peers.rate"
+            ]
+        );
+    }
+}

@@ -1,0 +1,288 @@
+//! A CCG's improvement policy: which practices get which action, when and how often (ODD 7.11).
+//!
+//! Three designs combine in one policy: a fixed monthly mix (`rate` per action, to every member),
+//! targeting of underperformers (`target = "underperformers"`), and a responsive escalation ladder
+//! (Ayres and Braithwaite 1992) that starts with support, escalates only on persistent
+//! underperformance and steps back down when quality recovers.
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use super::Action;
+use super::params::Checker;
+use crate::rng::ModelRng;
+
+/// Which members an action is aimed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// Every member practice.
+    #[default]
+    All,
+    /// Only practices whose quality is below `underperformance_threshold`.
+    Underperformers,
+}
+
+/// How often an action is used, and on whom.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ActionPlan {
+    /// Probability per month that an eligible practice receives the action.
+    pub rate: f32,
+    /// Which practices are eligible.
+    pub target: Target,
+}
+
+/// The escalation ladder of responsive regulation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Escalation {
+    /// Steps, from the mildest; a practice enters at the first.
+    pub ladder: Vec<Action>,
+    /// Months between reviews of each practice's quality.
+    pub review_every: u32,
+    /// Consecutive underperforming reviews before moving one step up.
+    pub escalate_after: u32,
+    /// Consecutive reviews at or above the threshold before moving one step down (and off the
+    /// ladder from its first step).
+    pub deescalate_after: u32,
+}
+
+impl Default for Escalation {
+    fn default() -> Self {
+        Escalation {
+            ladder: Action::ALL.to_vec(),
+            review_every: 3,
+            escalate_after: 2,
+            deescalate_after: 2,
+        }
+    }
+}
+
+/// `[policy]` in a scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    pub training: ActionPlan,
+    pub data_review: ActionPlan,
+    pub targets: ActionPlan,
+    pub sanctions: ActionPlan,
+    /// Quality below which a practice counts as underperforming.
+    pub underperformance_threshold: f32,
+    /// The escalation ladder, if the CCG uses one (in addition to the mix above).
+    pub escalation: Option<Escalation>,
+}
+
+impl Default for Policy {
+    /// The case-study CCGs' 2013-15 mix: education sessions and comparative-data packs, few
+    /// targets and no sanctions (NHS England held the GP contracts until April 2015).
+    fn default() -> Self {
+        Policy {
+            training: ActionPlan {
+                rate: 0.10,
+                target: Target::All,
+            },
+            data_review: ActionPlan {
+                rate: 0.08,
+                target: Target::All,
+            },
+            targets: ActionPlan {
+                rate: 0.0,
+                target: Target::All,
+            },
+            sanctions: ActionPlan {
+                rate: 0.0,
+                target: Target::Underperformers,
+            },
+            underperformance_threshold: 0.70,
+            escalation: None,
+        }
+    }
+}
+
+/// Where a practice stands on the escalation ladder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LadderState {
+    /// Current step, or -1 when off the ladder.
+    pub step: i8,
+    /// Consecutive underperforming reviews (positive) or good reviews (negative) at this step.
+    pub streak: i8,
+}
+
+impl LadderState {
+    pub const OFF: LadderState = LadderState {
+        step: -1,
+        streak: 0,
+    };
+}
+
+impl Policy {
+    pub fn plan(&self, action: Action) -> &ActionPlan {
+        match action {
+            Action::Training => &self.training,
+            Action::DataReview => &self.data_review,
+            Action::Targets => &self.targets,
+            Action::Sanctions => &self.sanctions,
+        }
+    }
+
+    /// Plans as an array indexed by [`Action::index`], for the tick loop.
+    pub fn plans(&self) -> [ActionPlan; 4] {
+        Action::ALL.map(|a| *self.plan(a))
+    }
+
+    pub fn validate(&self, checker: &mut Checker<'_>) {
+        for a in Action::ALL {
+            checker.sub(a.key()).unit("rate", self.plan(a).rate);
+        }
+        checker.unit(
+            "underperformance_threshold",
+            self.underperformance_threshold,
+        );
+        if let Some(e) = &self.escalation {
+            let mut c = checker.sub("escalation");
+            if e.ladder.is_empty() || e.ladder.len() > 16 {
+                c.problem("ladder", "must list between 1 and 16 steps");
+            }
+            for (name, v) in [
+                ("review_every", e.review_every),
+                ("escalate_after", e.escalate_after),
+                ("deescalate_after", e.deescalate_after),
+            ] {
+                if !(1..=120).contains(&v) {
+                    c.problem(name, format!("must be between 1 and 120, got {v}"));
+                }
+            }
+        }
+    }
+}
+
+/// The actions a practice receives this month from the mix and targeting (ODD 7.11, eq. P1).
+#[inline]
+pub fn mix_actions(plans: &[ActionPlan; 4], underperforming: bool, rng: &mut ModelRng) -> u8 {
+    let mut mask = 0u8;
+    for (k, plan) in plans.iter().enumerate() {
+        if plan.rate <= 0.0 {
+            continue;
+        }
+        let eligible = match plan.target {
+            Target::All => true,
+            Target::Underperformers => underperforming,
+        };
+        if eligible && rng.random::<f32>() < plan.rate {
+            mask |= 1 << k;
+        }
+    }
+    mask
+}
+
+/// One review of a practice on the escalation ladder; returns the action delivered, if any
+/// (ODD 7.11, eq. P2).
+pub fn review(
+    escalation: &Escalation,
+    state: &mut LadderState,
+    underperforming: bool,
+) -> Option<Action> {
+    let top = escalation.ladder.len() as i8 - 1;
+    if state.step < 0 {
+        if underperforming {
+            *state = LadderState { step: 0, streak: 0 };
+        }
+    } else if underperforming {
+        state.streak = state.streak.max(0).saturating_add(1);
+        if state.streak as u32 >= escalation.escalate_after && state.step < top {
+            state.step += 1;
+            state.streak = 0;
+        }
+    } else {
+        state.streak = state.streak.min(0).saturating_sub(1);
+        if (-(state.streak as i32)) as u32 >= escalation.deescalate_after {
+            state.step -= 1;
+            state.streak = 0;
+        }
+    }
+    (state.step >= 0).then(|| escalation.ladder[state.step as usize])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Purpose, stream};
+
+    fn ladder() -> Escalation {
+        Escalation {
+            escalate_after: 2,
+            deescalate_after: 2,
+            ..Escalation::default()
+        }
+    }
+
+    #[test]
+    fn ladder_starts_with_support_and_escalates_only_on_persistence() {
+        let e = ladder();
+        let mut s = LadderState::OFF;
+        assert_eq!(review(&e, &mut s, false), None);
+        assert_eq!(review(&e, &mut s, true), Some(Action::Training));
+        assert_eq!(review(&e, &mut s, true), Some(Action::Training));
+        assert_eq!(review(&e, &mut s, true), Some(Action::DataReview));
+        assert_eq!(review(&e, &mut s, true), Some(Action::DataReview));
+        assert_eq!(review(&e, &mut s, true), Some(Action::Targets));
+        assert_eq!(review(&e, &mut s, true), Some(Action::Targets));
+        assert_eq!(review(&e, &mut s, true), Some(Action::Sanctions));
+        // The top step is held while underperformance persists.
+        assert_eq!(review(&e, &mut s, true), Some(Action::Sanctions));
+        assert_eq!(review(&e, &mut s, true), Some(Action::Sanctions));
+    }
+
+    #[test]
+    fn ladder_deescalates_when_quality_recovers() {
+        let e = ladder();
+        let mut s = LadderState { step: 2, streak: 1 };
+        // One good review is not enough; two step down; a relapse resets the good streak.
+        assert_eq!(review(&e, &mut s, false), Some(Action::Targets));
+        assert_eq!(review(&e, &mut s, false), Some(Action::DataReview));
+        assert_eq!(review(&e, &mut s, true), Some(Action::DataReview));
+        assert_eq!(review(&e, &mut s, false), Some(Action::DataReview));
+        assert_eq!(review(&e, &mut s, false), Some(Action::Training));
+        assert_eq!(review(&e, &mut s, false), Some(Action::Training));
+        assert_eq!(review(&e, &mut s, false), None);
+        assert_eq!(
+            s,
+            LadderState {
+                step: -1,
+                streak: 0
+            }
+        );
+    }
+
+    #[test]
+    fn mix_respects_rates_and_targets() {
+        let mut plans = Policy::default().plans();
+        plans[Action::Training.index()] = ActionPlan {
+            rate: 0.3,
+            target: Target::All,
+        };
+        plans[Action::Sanctions.index()] = ActionPlan {
+            rate: 1.0,
+            target: Target::Underperformers,
+        };
+        let mut rng = stream(1, Purpose::Unit, 0, 0);
+        let n = 100_000;
+        let mut training = 0;
+        for _ in 0..n {
+            let m = mix_actions(&plans, false, &mut rng);
+            assert_eq!(
+                m & Action::Sanctions.bit(),
+                0,
+                "sanctions only for underperformers"
+            );
+            training += (m & Action::Training.bit() != 0) as u32;
+        }
+        let share = training as f64 / n as f64;
+        assert!((share - 0.3).abs() < 0.01, "training share {share}");
+        assert_ne!(
+            mix_actions(&plans, true, &mut rng) & Action::Sanctions.bit(),
+            0
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! The run's CSV files, all tidy (one row per observation) so that R and pandas read them as is.
+//!
+//! - `timeseries.csv`: `scenario,tick,metric,mean,sd,ci_low,ci_high,n`
+//! - `by_ccg.csv`: the same per CCG, with `ccg,practices,patients,commissioning` after `scenario`
+//! - `replicates.csv`: `scenario,replicate,tick,metric,value`, streamed as replicates finish
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use anyhow::Context;
+
+use super::{PendingFile, number};
+use crate::experiment::EnsembleSummary;
+use crate::metrics::{METRICS, Tally};
+use crate::population::Population;
+use crate::stats::Welford;
+
+fn summary_fields(w: &Welford) -> [String; 5] {
+    let ci = w.ci95();
+    [
+        number((w.n > 0).then_some(w.mean)),
+        number(w.sd()),
+        number(ci.map(|c| c.0)),
+        number(ci.map(|c| c.1)),
+        w.n.to_string(),
+    ]
+}
+
+fn csv_writer(file: &PendingFile) -> anyhow::Result<csv::Writer<BufWriter<File>>> {
+    Ok(csv::WriterBuilder::new().from_writer(file.writer()?))
+}
+
+fn context(dest: &Path) -> impl Fn() -> String + use<> {
+    let dest = dest.to_path_buf();
+    move || format!("could not write '{}'", dest.display())
+}
+
+/// Write `timeseries.csv` into a pending file.
+pub fn write_timeseries(
+    dir: &Path,
+    scenario: &str,
+    summary: &EnsembleSummary,
+) -> anyhow::Result<PendingFile> {
+    let file = PendingFile::new(dir, "timeseries.csv")?;
+    let mut w = csv_writer(&file)?;
+    let ctx = context(file.dest());
+    w.write_record([
+        "scenario", "tick", "metric", "mean", "sd", "ci_low", "ci_high", "n",
+    ])
+    .with_context(&ctx)?;
+    for tick in 0..summary.ticks {
+        let t = tick.to_string();
+        for (m, metric) in METRICS.iter().enumerate() {
+            let [mean, sd, lo, hi, n] = summary_fields(summary.population_at(tick, m));
+            w.write_record([scenario, &t, metric.name, &mean, &sd, &lo, &hi, &n])
+                .with_context(&ctx)?;
+        }
+    }
+    w.flush().with_context(&ctx)?;
+    Ok(file)
+}
+
+/// Write `by_ccg.csv` into a pending file; `None` when the summary has no per-CCG data.
+pub fn write_by_ccg(
+    dir: &Path,
+    scenario: &str,
+    population: &Population,
+    summary: &EnsembleSummary,
+) -> anyhow::Result<Option<PendingFile>> {
+    if summary.by_ccg.is_none() {
+        return Ok(None);
+    }
+    let file = PendingFile::new(dir, "by_ccg.csv")?;
+    let mut w = csv_writer(&file)?;
+    let ctx = context(file.dest());
+    w.write_record([
+        "scenario",
+        "ccg",
+        "practices",
+        "patients",
+        "commissioning",
+        "tick",
+        "metric",
+        "mean",
+        "sd",
+        "ci_low",
+        "ci_high",
+        "n",
+    ])
+    .with_context(&ctx)?;
+    for (c, ccg) in population.ccgs.iter().enumerate() {
+        let (practices, patients) = (ccg.practices.to_string(), ccg.patients.to_string());
+        for tick in 0..summary.ticks {
+            let t = tick.to_string();
+            let level = ccg.levels[tick].key();
+            for (m, metric) in METRICS.iter().enumerate() {
+                let Some(acc) = summary.ccg_at(c, tick, m) else {
+                    continue;
+                };
+                let [mean, sd, lo, hi, n] = summary_fields(acc);
+                w.write_record([
+                    scenario,
+                    &ccg.id,
+                    &practices,
+                    &patients,
+                    level,
+                    &t,
+                    metric.name,
+                    &mean,
+                    &sd,
+                    &lo,
+                    &hi,
+                    &n,
+                ])
+                .with_context(&ctx)?;
+            }
+        }
+    }
+    w.flush().with_context(&ctx)?;
+    Ok(Some(file))
+}
+
+/// `replicates.csv`, written row by row as each replicate completes.
+pub struct ReplicateWriter {
+    file: PendingFile,
+    writer: csv::Writer<BufWriter<File>>,
+    scenario: String,
+}
+
+impl ReplicateWriter {
+    pub fn create(dir: &Path, scenario: &str) -> anyhow::Result<ReplicateWriter> {
+        let file = PendingFile::new(dir, "replicates.csv")?;
+        let mut writer = csv_writer(&file)?;
+        writer
+            .write_record(["scenario", "replicate", "tick", "metric", "value"])
+            .with_context(context(file.dest()))?;
+        Ok(ReplicateWriter {
+            file,
+            writer,
+            scenario: scenario.to_string(),
+        })
+    }
+
+    pub fn write(&mut self, replicate: u32, tallies: &[Tally]) -> anyhow::Result<()> {
+        let r = replicate.to_string();
+        for (tick, t) in tallies.iter().enumerate() {
+            let tick = tick.to_string();
+            for metric in METRICS {
+                let v = number(metric.value(t));
+                self.writer
+                    .write_record([self.scenario.as_str(), &r, &tick, metric.name, &v])
+                    .with_context(context(self.file.dest()))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> anyhow::Result<PendingFile> {
+        self.writer
+            .flush()
+            .with_context(context(self.file.dest()))?;
+        Ok(self.file)
+    }
+}

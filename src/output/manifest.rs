@@ -1,0 +1,98 @@
+//! `manifest.json`: what was run, from what, with which parameters, by which version, and when.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::PendingFile;
+use crate::scenario::Scenario;
+
+/// The record of one run.
+#[derive(Debug, Serialize)]
+pub struct Manifest<'a> {
+    pub ccgsim_version: &'static str,
+    pub scenario_path: String,
+    /// SHA-256 of the scenario file's bytes.
+    pub scenario_sha256: String,
+    pub seed: u64,
+    pub replicates: u32,
+    pub threads: usize,
+    pub ccgs: usize,
+    pub practices: u64,
+    pub patients: u64,
+    /// Start of the run, UTC, RFC 3339.
+    pub started_at: String,
+    pub wall_time_seconds: f64,
+    pub files: Vec<String>,
+    /// The scenario with every default resolved.
+    pub scenario: &'a Scenario,
+}
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `time` as an RFC 3339 UTC timestamp with seconds.
+pub fn rfc3339(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + (month <= 2) as i64;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Write the manifest into a pending file.
+pub fn write_manifest(dir: &Path, manifest: &Manifest<'_>) -> anyhow::Result<PendingFile> {
+    let file = PendingFile::new(dir, "manifest.json")?;
+    let mut w = file.writer()?;
+    serde_json::to_writer_pretty(&mut w, manifest)
+        .with_context(|| format!("could not write '{}'", file.dest().display()))?;
+    std::io::Write::write_all(&mut w, b"\n")?;
+    std::io::Write::flush(&mut w)?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_000_000)),
+            "2026-11-18T11:06:40Z"
+        );
+    }
+
+    #[test]
+    fn sha256_of_empty_input() {
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

@@ -1,0 +1,228 @@
+//! The initial world: CCGs with their sizes, governance and co-commissioning timeline, built from
+//! a [`Scenario`] once per run (the same for every replicate). Practice states are drawn per
+//! replicate by the engine.
+
+use rand::RngExt;
+use rand::seq::SliceRandom;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::calendar::Month;
+use crate::model::CommissioningLevel;
+use crate::rng::{Purpose, stream};
+use crate::scenario::{Governance, LevelCounts, LogNormal, PopulationSpec, Scenario};
+use crate::stats::normal_quantile;
+
+/// A CCG and its membership.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ccg {
+    pub id: String,
+    /// Position in the population; part of the seed of this CCG's RNG streams.
+    pub index: u32,
+    /// Member practices.
+    pub practices: u32,
+    /// Registered patients over all member practices.
+    pub patients: u64,
+    /// Localities (peer groups).
+    pub localities: u32,
+    pub governance: Governance,
+    /// Co-commissioning level at each tick, 0..=months.
+    pub levels: Vec<CommissioningLevel>,
+}
+
+/// Every CCG of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Population {
+    pub ccgs: Vec<Ccg>,
+}
+
+impl Population {
+    /// Build the population `scenario` describes; structural draws use the scenario seed.
+    pub fn build(scenario: &Scenario) -> Population {
+        let months = scenario.months;
+        let ticks: Vec<Month> = (0..=months).map(|t| scenario.month_of(t)).collect();
+        let ccgs = match &scenario.population {
+            PopulationSpec::Listed(specs) => specs
+                .iter()
+                .enumerate()
+                .map(|(i, spec)| {
+                    let levels = ticks
+                        .iter()
+                        .map(|&m| {
+                            spec.commissioning
+                                .iter()
+                                .rev()
+                                .find(|c| c.from <= m)
+                                .map_or(CommissioningLevel::None, |c| c.level)
+                        })
+                        .collect();
+                    make_ccg(
+                        scenario,
+                        i as u32,
+                        spec.id.clone(),
+                        spec.practices,
+                        spec.localities,
+                        spec.governance.clone(),
+                        levels,
+                    )
+                })
+                .collect(),
+            PopulationSpec::Generated {
+                ccgs,
+                practices_per_ccg,
+                commissioning,
+                governance,
+            } => {
+                let n = *ccgs as usize;
+                let mut rng = stream(scenario.seed, Purpose::Structure, 0, 0);
+                // Stratified draw of CCG sizes: one value from each of n equal-probability strata,
+                // in random order, so the population matches the distribution closely.
+                let mut strata: Vec<usize> = (0..n).collect();
+                strata.shuffle(&mut rng);
+                // Readiness order for co-commissioning: the first `delegated` CCGs in this order
+                // are delegated, the next `joint` joint, and so on.
+                let mut readiness: Vec<usize> = (0..n).collect();
+                readiness.shuffle(&mut rng);
+                let mut rank = vec![0usize; n];
+                for (r, &c) in readiness.iter().enumerate() {
+                    rank[c] = r;
+                }
+                (0..n)
+                    .map(|i| {
+                        let u = (strata[i] as f64 + rng.random::<f64>()) / n as f64;
+                        let size = lognormal_quantile(practices_per_ccg, u).round() as u32;
+                        let levels = ticks
+                            .iter()
+                            .map(|&m| level_by_rank(commissioning, m, rank[i]))
+                            .collect();
+                        make_ccg(
+                            scenario,
+                            i as u32,
+                            format!("CCG{:03}", i + 1),
+                            size.max(1),
+                            None,
+                            governance.clone(),
+                            levels,
+                        )
+                    })
+                    .collect()
+            }
+        };
+        Population { ccgs }
+    }
+
+    pub fn practices(&self) -> u64 {
+        self.ccgs.iter().map(|c| c.practices as u64).sum()
+    }
+
+    pub fn patients(&self) -> u64 {
+        self.ccgs.iter().map(|c| c.patients).sum()
+    }
+}
+
+fn make_ccg(
+    scenario: &Scenario,
+    index: u32,
+    id: String,
+    practices: u32,
+    localities: Option<u32>,
+    governance: Governance,
+    levels: Vec<CommissioningLevel>,
+) -> Ccg {
+    // List sizes come from the CCG's own structure stream, so a CCG's patients do not depend on
+    // the other CCGs.
+    let mut rng = stream(scenario.seed, Purpose::Structure, 1, index as u64);
+    let ls = &scenario.list_size;
+    let patients = (0..practices)
+        .map(|_| {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            (ls.mu + ls.sigma * z).exp().clamp(ls.min, ls.max).round() as u64
+        })
+        .sum();
+    let localities = localities
+        .unwrap_or_else(|| practices.div_ceil(governance.practices_per_locality))
+        .clamp(1, practices.max(1));
+    Ccg {
+        id,
+        index,
+        practices,
+        patients,
+        localities,
+        governance,
+        levels,
+    }
+}
+
+fn lognormal_quantile(d: &LogNormal, u: f64) -> f64 {
+    (d.mu + d.sigma * normal_quantile(u))
+        .exp()
+        .clamp(d.min, d.max)
+}
+
+fn level_by_rank(counts: &[LevelCounts], month: Month, rank: usize) -> CommissioningLevel {
+    let Some(c) = counts.iter().rev().find(|c| c.from <= month) else {
+        return CommissioningLevel::None;
+    };
+    let (d, j, g) = (
+        c.delegated as usize,
+        c.joint as usize,
+        c.greater_involvement as usize,
+    );
+    if rank < d {
+        CommissioningLevel::Delegated
+    } else if rank < d + j {
+        CommissioningLevel::Joint
+    } else if rank < d + j + g {
+        CommissioningLevel::GreaterInvolvement
+    } else {
+        CommissioningLevel::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn generated_england_matches_the_real_size_distribution() {
+        let s = Scenario::parse("", Path::new("england.toml")).unwrap();
+        let p = Population::build(&s);
+        assert_eq!(p.ccgs.len(), 209);
+        let practices = p.practices();
+        // 2014-15: 7,779 practices in 209 CCGs.
+        assert!((7_500..=8_100).contains(&practices), "{practices}");
+        let mut sizes: Vec<u32> = p.ccgs.iter().map(|c| c.practices).collect();
+        sizes.sort();
+        let median = sizes[104];
+        assert!((30..=36).contains(&median), "median {median}");
+        let mean_list = p.patients() as f64 / practices as f64;
+        assert!(
+            (6_800.0..7_800.0).contains(&mean_list),
+            "mean list {mean_list}"
+        );
+    }
+
+    #[test]
+    fn commissioning_counts_are_met_and_delegation_is_kept() {
+        let text = "months = 40\n[[population.commissioning]]\nfrom = \"2015-04\"\ndelegated = 63\njoint = 86\ngreater_involvement = 55\n[[population.commissioning]]\nfrom = \"2016-04\"\ndelegated = 115\njoint = 68\ngreater_involvement = 26\n";
+        let s = Scenario::parse(text, Path::new("e.toml")).unwrap();
+        let p = Population::build(&s);
+        let count = |tick: usize, level| p.ccgs.iter().filter(|c| c.levels[tick] == level).count();
+        assert_eq!(count(0, CommissioningLevel::None), 209);
+        assert_eq!(count(24, CommissioningLevel::Delegated), 63);
+        assert_eq!(count(24, CommissioningLevel::Joint), 86);
+        assert_eq!(count(36, CommissioningLevel::Delegated), 115);
+        assert_eq!(count(36, CommissioningLevel::GreaterInvolvement), 26);
+        for c in &p.ccgs {
+            if c.levels[24] == CommissioningLevel::Delegated {
+                assert_eq!(c.levels[36], CommissioningLevel::Delegated);
+            }
+        }
+    }
+
+    #[test]
+    fn building_is_deterministic() {
+        let s = Scenario::parse("seed = 9\n", Path::new("x.toml")).unwrap();
+        assert_eq!(Population::build(&s), Population::build(&s));
+    }
+}
