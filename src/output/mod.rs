@@ -7,6 +7,8 @@ pub mod manifest;
 
 use std::fs::File;
 use std::io::BufWriter;
+#[cfg(unix)]
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -43,6 +45,7 @@ impl PendingFile {
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".partial")
+            .permissions(std::fs::Permissions::from_mode(0o644))
             .tempfile_in(dir)
             .with_context(|| format!("could not create a temporary file in '{}'", dir.display()))?;
         Ok(PendingFile {
