@@ -157,7 +157,7 @@ impl Default for Dynamics {
         Dynamics {
             trust_base: 0.55,
             engagement_base: 0.55,
-            influence_base: 0.30,
+            influence_base: 0.535,
             trust_rate: 0.05,
             engagement_rate: 0.10,
             influence_rate: 0.10,
@@ -201,7 +201,7 @@ impl Default for Acceptability {
     fn default() -> Self {
         Acceptability {
             enabled: true,
-            initial_support: PerAction::new(0.80, 0.66, 0.27, 0.14),
+            initial_support: PerAction::new(0.780, 0.641, 0.216, 0.105),
             support_sd: 0.8,
             trust_coupling: 2.0,
             trust_step: 0.04,
@@ -236,7 +236,7 @@ impl Default for Roles {
             engagement: PerRole::new(0.20, 0.10),
             trust: PerRole::new(0.10, 0.05),
             influence: PerRole::new(0.45, 0.25),
-            view: PerRole::new(1.2, 0.6),
+            view: PerRole::new(0.74, 0.6),
         }
     }
 }
@@ -295,7 +295,7 @@ impl Default for TopDown {
     fn default() -> Self {
         TopDown {
             enabled: true,
-            influence_effect: 0.35,
+            influence_effect: 1.04,
             engagement_effect: 0.15,
         }
     }
@@ -340,7 +340,7 @@ impl Default for Burden {
             rate: 0.3,
             engagement_effect: 0.3,
             reference_load: 0.25,
-            positive_base: 0.08,
+            positive_base: 0.075,
             positive_slope: 0.2,
         }
     }
@@ -442,14 +442,14 @@ pub struct Survey {
 impl Default for Survey {
     fn default() -> Self {
         Survey {
-            engaged_cut: -0.5,
+            engaged_cut: -0.85,
             highly_engaged_cut: 1.5,
             view_base: 1.0,
             view_trust: 3.0,
             view_influence: 2.0,
             view_engagement: 2.0,
-            positive_cut: 1.84,
-            negative_cut: 0.0,
+            positive_cut: 1.30,
+            negative_cut: -0.645,
         }
     }
 }
