@@ -6,7 +6,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::metrics::{TALLY_LEN, Tally, tally as ix};
 use crate::model::params::Params;
-use crate::model::policy::{self, LadderState};
+use crate::model::policy::{self, ActionPlan, LadderState};
 use crate::model::practice::Practice;
 use crate::model::submodels::{
     View, answer_probability, engagement_response, legitimacy, logistic, logistic_noise, logit,
@@ -58,6 +58,7 @@ struct Month {
     coi: f32,
     framing_gain: f32,
     budget: f64,
+    plans: [ActionPlan; 4],
 }
 
 /// Simulate CCG `ccg` in replicate `replicate` and add each tick's survey tally to `out[tick]`
@@ -89,7 +90,6 @@ pub fn simulate_ccg(
         measure(p, &survey, pr, month0.control, &mut rng, tally);
     }
 
-    let plans = scenario.policy.plans();
     let threshold = scenario.policy.underperformance_threshold;
     let escalation = scenario.policy.escalation.as_ref();
     let n = ws.practices.len();
@@ -109,7 +109,7 @@ pub fn simulate_ccg(
             };
             let pr = &mut ws.practices[i];
             let underperforming = pr.quality < threshold;
-            let mut mask = policy::mix_actions(&plans, underperforming, &mut rng);
+            let mut mask = policy::mix_actions(&month.plans, underperforming, &mut rng);
             if let Some(e) = review_now
                 && let Some(a) = policy::review(e, &mut pr.ladder, underperforming)
             {
@@ -255,6 +255,7 @@ fn month_terms(scenario: &Scenario, env: &Environment, ccg: &Ccg, tick: u32) -> 
         coi,
         framing_gain,
         budget,
+        plans: scenario.policy.plans_at(level),
     }
 }
 

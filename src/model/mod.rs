@@ -89,9 +89,12 @@ impl Role {
 
 /// Primary-care co-commissioning level (ODD 2). Before April 2015 every CCG is `None`: NHS England
 /// commissions general practice and the CCG only supports quality improvement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CommissioningLevel {
+    #[default]
     None,
     GreaterInvolvement,
     Joint,

@@ -411,7 +411,7 @@ impl Default for Quality {
             enabled: true,
             mean: 0.78,
             sd: 0.4,
-            effect: PerAction::new(0.006, 0.008, 0.008, 0.004),
+            effect: PerAction::new(0.015, 0.03, 0.03, 0.015),
             reversion: 0.05,
         }
     }

@@ -8,8 +8,8 @@
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::Action;
 use super::params::Checker;
+use super::{Action, CommissioningLevel};
 use crate::rng::ModelRng;
 
 /// Which members an action is aimed at.
@@ -31,6 +31,9 @@ pub struct ActionPlan {
     pub rate: f32,
     /// Which practices are eligible.
     pub target: Target,
+    /// The action is used only while the CCG's co-commissioning level is at least this (e.g.
+    /// `"delegated"`: only a CCG holding the GP contracts applies contract sanctions).
+    pub min_level: CommissioningLevel,
 }
 
 /// The escalation ladder of responsive regulation.
@@ -80,19 +83,16 @@ impl Default for Policy {
         Policy {
             training: ActionPlan {
                 rate: 0.10,
-                target: Target::All,
+                ..ActionPlan::default()
             },
             data_review: ActionPlan {
                 rate: 0.08,
-                target: Target::All,
+                ..ActionPlan::default()
             },
-            targets: ActionPlan {
-                rate: 0.0,
-                target: Target::All,
-            },
+            targets: ActionPlan::default(),
             sanctions: ActionPlan {
-                rate: 0.0,
                 target: Target::Underperformers,
+                ..ActionPlan::default()
             },
             underperformance_threshold: 0.70,
             escalation: None,
@@ -129,6 +129,17 @@ impl Policy {
     /// Plans as an array indexed by [`Action::index`], for the tick loop.
     pub fn plans(&self) -> [ActionPlan; 4] {
         Action::ALL.map(|a| *self.plan(a))
+    }
+
+    /// The plans in force for a CCG at `level`: actions whose `min_level` is not reached are off.
+    pub fn plans_at(&self, level: CommissioningLevel) -> [ActionPlan; 4] {
+        self.plans().map(|p| {
+            if level >= p.min_level {
+                p
+            } else {
+                ActionPlan { rate: 0.0, ..p }
+            }
+        })
     }
 
     pub fn validate(&self, checker: &mut Checker<'_>) {
@@ -256,15 +267,38 @@ mod tests {
     }
 
     #[test]
+    fn actions_wait_for_their_commissioning_level() {
+        let mut p = Policy::default();
+        p.sanctions = ActionPlan {
+            rate: 0.5,
+            min_level: CommissioningLevel::Delegated,
+            ..ActionPlan::default()
+        };
+        assert_eq!(
+            p.plans_at(CommissioningLevel::Joint)[Action::Sanctions.index()].rate,
+            0.0
+        );
+        assert_eq!(
+            p.plans_at(CommissioningLevel::Delegated)[Action::Sanctions.index()].rate,
+            0.5
+        );
+        assert_eq!(
+            p.plans_at(CommissioningLevel::None)[Action::Training.index()].rate,
+            0.10
+        );
+    }
+
+    #[test]
     fn mix_respects_rates_and_targets() {
         let mut plans = Policy::default().plans();
         plans[Action::Training.index()] = ActionPlan {
             rate: 0.3,
-            target: Target::All,
+            ..ActionPlan::default()
         };
         plans[Action::Sanctions.index()] = ActionPlan {
             rate: 1.0,
             target: Target::Underperformers,
+            ..ActionPlan::default()
         };
         let mut rng = stream(1, Purpose::Unit, 0, 0);
         let n = 100_000;
