@@ -520,6 +520,8 @@ fn measure(
 
     t[ix::SUM_ENGAGEMENT] += pr.engagement as f64;
     t[ix::SUM_TRUST] += pr.trust as f64;
+    t[ix::SUM_SQ_ENGAGEMENT] += (pr.engagement * pr.engagement) as f64;
+    t[ix::SUM_SQ_TRUST] += (pr.trust * pr.trust) as f64;
     t[ix::SUM_INFLUENCE] += pr.influence as f64;
     t[ix::SUM_QUALITY] += pr.quality as f64;
     t[ix::SUM_BURDEN] += pr.burden as f64;

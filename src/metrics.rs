@@ -37,9 +37,11 @@ pub mod tally {
     pub const COST: usize = 27;
     pub const RATIONED: usize = 31;
     pub const TOP_DOWN: usize = 32;
+    pub const SUM_SQ_ENGAGEMENT: usize = 33;
+    pub const SUM_SQ_TRUST: usize = 34;
 }
 
-pub const TALLY_LEN: usize = 33;
+pub const TALLY_LEN: usize = 35;
 
 /// How a metric is computed from a tally.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +50,8 @@ pub enum Formula {
     Ratio(usize, usize),
     /// `tally[i]`, a total over practices (counts and costs).
     Total(usize),
+    /// Standard deviation across practices from a sum, a sum of squares and a count.
+    Sd(usize, usize, usize),
 }
 
 /// A named output metric.
@@ -65,6 +69,10 @@ impl Metric {
         match self.formula {
             Formula::Ratio(n, d) => (t[d] > 0.0).then(|| t[n] / t[d]),
             Formula::Total(i) => Some(t[i]),
+            Formula::Sd(sum, sq, n) => (t[n] > 0.0).then(|| {
+                let mean = t[sum] / t[n];
+                (t[sq] / t[n] - mean * mean).max(0.0).sqrt()
+            }),
         }
     }
 }
@@ -79,6 +87,14 @@ const fn ratio(name: &'static str, n: usize, d: usize, description: &'static str
     }
 }
 
+const fn sd(name: &'static str, sum: usize, sum_sq: usize, description: &'static str) -> Metric {
+    Metric {
+        name,
+        formula: Formula::Sd(sum, sum_sq, ix::PRACTICES),
+        description,
+    }
+}
+
 const fn total(name: &'static str, i: usize, description: &'static str) -> Metric {
     Metric {
         name,
@@ -88,172 +104,39 @@ const fn total(name: &'static str, i: usize, description: &'static str) -> Metri
 }
 
 /// Every output metric, in output order.
+#[rustfmt::skip]
 pub const METRICS: &[Metric] = &[
-    ratio(
-        "engaged_share",
-        ix::ENGAGED,
-        ix::PRACTICES,
-        "share answering at least somewhat engaged with the CCG's work",
-    ),
-    ratio(
-        "highly_engaged_share",
-        ix::HIGHLY_ENGAGED,
-        ix::PRACTICES,
-        "share answering highly engaged",
-    ),
-    ratio(
-        "mean_engagement",
-        ix::SUM_ENGAGEMENT,
-        ix::PRACTICES,
-        "mean engagement state (0-1)",
-    ),
-    ratio(
-        "mean_trust",
-        ix::SUM_TRUST,
-        ix::PRACTICES,
-        "mean trust in the CCG (0-1)",
-    ),
-    ratio(
-        "mean_influence",
-        ix::SUM_INFLUENCE,
-        ix::PRACTICES,
-        "mean perceived influence state (0-1)",
-    ),
-    ratio(
-        "influence_share",
-        ix::INFLUENCE,
-        ix::PRACTICES,
-        "share who feel they could influence the CCG's work if they wanted to",
-    ),
-    ratio(
-        "influence_share_formal_role",
-        ix::INFLUENCE_FORMAL,
-        ix::FORMAL_ROLE,
-        "influence share among practices with a formal role (governing body or other)",
-    ),
-    ratio(
-        "influence_share_no_role",
-        ix::INFLUENCE_NO_ROLE,
-        ix::NO_ROLE,
-        "influence share among practices with no formal role",
-    ),
-    ratio(
-        "positive_share",
-        ix::POSITIVE_ALL,
-        ix::PRACTICES,
-        "share positive about co-commissioning",
-    ),
-    ratio(
-        "positive_share_governing_body",
-        ix::POSITIVE_GOVERNING_BODY,
-        ix::GOVERNING_BODY,
-        "share positive about co-commissioning among governing-body practices",
-    ),
-    ratio(
-        "positive_share_no_role",
-        ix::POSITIVE_NO_ROLE,
-        ix::NO_ROLE,
-        "share positive about co-commissioning among no-role practices",
-    ),
-    ratio(
-        "neutral_share_no_role",
-        ix::NEUTRAL_NO_ROLE,
-        ix::NO_ROLE,
-        "share neutral about co-commissioning among no-role practices",
-    ),
-    ratio(
-        "support_training",
-        ix::SUPPORT,
-        ix::PRACTICES,
-        "share supporting the CCG facilitating training and education",
-    ),
-    ratio(
-        "support_data_review",
-        ix::SUPPORT + 1,
-        ix::PRACTICES,
-        "share supporting the CCG encouraging review of comparative data",
-    ),
-    ratio(
-        "support_targets",
-        ix::SUPPORT + 2,
-        ix::PRACTICES,
-        "share supporting the CCG setting targets or objectives",
-    ),
-    ratio(
-        "support_sanctions",
-        ix::SUPPORT + 3,
-        ix::PRACTICES,
-        "share supporting sanctions against underperforming practices",
-    ),
-    ratio(
-        "mean_quality",
-        ix::SUM_QUALITY,
-        ix::PRACTICES,
-        "mean quality of care (share of indicators achieved)",
-    ),
-    ratio(
-        "burden_positive_share",
-        ix::BURDEN_POSITIVE,
-        ix::PRACTICES,
-        "share reporting a positive impact of the CCG on paperwork and meetings",
-    ),
-    ratio(
-        "mean_burden",
-        ix::SUM_BURDEN,
-        ix::PRACTICES,
-        "mean meeting and paperwork load",
-    ),
-    total(
-        "actions_training",
-        ix::ACTIONS,
-        "training actions delivered this month",
-    ),
-    total(
-        "actions_data_review",
-        ix::ACTIONS + 1,
-        "data-review actions delivered this month",
-    ),
-    total(
-        "actions_targets",
-        ix::ACTIONS + 2,
-        "target-setting actions delivered this month",
-    ),
-    total(
-        "actions_sanctions",
-        ix::ACTIONS + 3,
-        "sanctions applied this month",
-    ),
-    total(
-        "cost_training",
-        ix::COST,
-        "cost of training actions this month (GBP)",
-    ),
-    total(
-        "cost_data_review",
-        ix::COST + 1,
-        "cost of data-review actions this month (GBP)",
-    ),
-    total(
-        "cost_targets",
-        ix::COST + 2,
-        "cost of target-setting actions this month (GBP)",
-    ),
-    total(
-        "cost_sanctions",
-        ix::COST + 3,
-        "cost of sanctions this month (GBP)",
-    ),
-    total(
-        "actions_rationed",
-        ix::RATIONED,
-        "actions the policy called for but the budget could not pay for",
-    ),
-    ratio(
-        "top_down_control",
-        ix::TOP_DOWN,
-        ix::PRACTICES,
-        "mean top-down control felt by practices (0-1)",
-    ),
+    ratio("engaged_share", ix::ENGAGED, ix::PRACTICES, "share answering at least somewhat engaged with the CCG's work"),
+    ratio("highly_engaged_share", ix::HIGHLY_ENGAGED, ix::PRACTICES, "share answering highly engaged"),
+    ratio("mean_engagement", ix::SUM_ENGAGEMENT, ix::PRACTICES, "mean engagement state (0-1)"),
+    sd("sd_engagement", ix::SUM_ENGAGEMENT, ix::SUM_SQ_ENGAGEMENT, "standard deviation of engagement across practices"),
+    ratio("mean_trust", ix::SUM_TRUST, ix::PRACTICES, "mean trust in the CCG (0-1)"),
+    sd("sd_trust", ix::SUM_TRUST, ix::SUM_SQ_TRUST, "standard deviation of trust across practices"),
+    ratio("mean_influence", ix::SUM_INFLUENCE, ix::PRACTICES, "mean perceived influence state (0-1)"),
+    ratio("influence_share", ix::INFLUENCE, ix::PRACTICES, "share who feel they could influence the CCG's work if they wanted to"),
+    ratio("influence_share_formal_role", ix::INFLUENCE_FORMAL, ix::FORMAL_ROLE, "influence share among practices with a formal role (governing body or other)"),
+    ratio("influence_share_no_role", ix::INFLUENCE_NO_ROLE, ix::NO_ROLE, "influence share among practices with no formal role"),
+    ratio("positive_share", ix::POSITIVE_ALL, ix::PRACTICES, "share positive about co-commissioning"),
+    ratio("positive_share_governing_body", ix::POSITIVE_GOVERNING_BODY, ix::GOVERNING_BODY, "share positive about co-commissioning among governing-body practices"),
+    ratio("positive_share_no_role", ix::POSITIVE_NO_ROLE, ix::NO_ROLE, "share positive about co-commissioning among no-role practices"),
+    ratio("neutral_share_no_role", ix::NEUTRAL_NO_ROLE, ix::NO_ROLE, "share neutral about co-commissioning among no-role practices"),
+    ratio("support_training", ix::SUPPORT, ix::PRACTICES, "share supporting the CCG facilitating training and education"),
+    ratio("support_data_review", ix::SUPPORT + 1, ix::PRACTICES, "share supporting the CCG encouraging review of comparative data"),
+    ratio("support_targets", ix::SUPPORT + 2, ix::PRACTICES, "share supporting the CCG setting targets or objectives"),
+    ratio("support_sanctions", ix::SUPPORT + 3, ix::PRACTICES, "share supporting sanctions against underperforming practices"),
+    ratio("mean_quality", ix::SUM_QUALITY, ix::PRACTICES, "mean quality of care (share of indicators achieved)"),
+    ratio("burden_positive_share", ix::BURDEN_POSITIVE, ix::PRACTICES, "share reporting a positive impact of the CCG on paperwork and meetings"),
+    ratio("mean_burden", ix::SUM_BURDEN, ix::PRACTICES, "mean meeting and paperwork load"),
+    total("actions_training", ix::ACTIONS, "training actions delivered this month"),
+    total("actions_data_review", ix::ACTIONS + 1, "data-review actions delivered this month"),
+    total("actions_targets", ix::ACTIONS + 2, "target-setting actions delivered this month"),
+    total("actions_sanctions", ix::ACTIONS + 3, "sanctions applied this month"),
+    total("cost_training", ix::COST, "cost of training actions this month (GBP)"),
+    total("cost_data_review", ix::COST + 1, "cost of data-review actions this month (GBP)"),
+    total("cost_targets", ix::COST + 2, "cost of target-setting actions this month (GBP)"),
+    total("cost_sanctions", ix::COST + 3, "cost of sanctions this month (GBP)"),
+    total("actions_rationed", ix::RATIONED, "actions the policy called for but the budget could not pay for"),
+    ratio("top_down_control", ix::TOP_DOWN, ix::PRACTICES, "mean top-down control felt by practices (0-1)"),
 ];
 
 /// The index of the metric called `name`.
@@ -279,6 +162,7 @@ mod tests {
             match m.formula {
                 Formula::Ratio(n, d) => assert!(n < TALLY_LEN && d < TALLY_LEN),
                 Formula::Total(t) => assert!(t < TALLY_LEN),
+                Formula::Sd(a, b, c) => assert!(a < TALLY_LEN && b < TALLY_LEN && c < TALLY_LEN),
             }
         }
     }

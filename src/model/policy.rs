@@ -268,11 +268,13 @@ mod tests {
 
     #[test]
     fn actions_wait_for_their_commissioning_level() {
-        let mut p = Policy::default();
-        p.sanctions = ActionPlan {
-            rate: 0.5,
-            min_level: CommissioningLevel::Delegated,
-            ..ActionPlan::default()
+        let p = Policy {
+            sanctions: ActionPlan {
+                rate: 0.5,
+                min_level: CommissioningLevel::Delegated,
+                ..ActionPlan::default()
+            },
+            ..Policy::default()
         };
         assert_eq!(
             p.plans_at(CommissioningLevel::Joint)[Action::Sanctions.index()].rate,
