@@ -499,39 +499,40 @@ impl<'a> Checker<'a> {
         });
     }
 
-    /// `value` must be finite and within `[lo, hi]`.
-    pub fn range(&mut self, name: &str, value: f64, lo: f64, hi: f64) {
-        if !value.is_finite() || value < lo || value > hi {
+    /// `value` must be finite and within `[lo, hi]`. The value is echoed as the user wrote it
+    /// (an `f32` parameter is printed as an `f32`, not widened).
+    pub fn range<V: Into<f64> + std::fmt::Display + Copy>(
+        &mut self,
+        name: &str,
+        value: V,
+        lo: f64,
+        hi: f64,
+    ) {
+        let v: f64 = value.into();
+        if !v.is_finite() || v < lo || v > hi {
             self.problem(name, format!("must be between {lo} and {hi}, got {value}"));
         }
     }
 
-    /// `value` must be finite.
-    pub fn finite(&mut self, name: &str, value: f64) {
-        if !value.is_finite() {
-            self.problem(name, format!("must be a finite number, got {value}"));
-        }
-    }
-
     pub fn unit(&mut self, name: &str, value: f32) {
-        self.range(name, value as f64, 0.0, 1.0);
+        self.range(name, value, 0.0, 1.0);
     }
 
     pub fn non_negative(&mut self, name: &str, value: f32) {
-        self.range(name, value as f64, 0.0, f64::MAX);
+        self.range(name, value, 0.0, f64::MAX);
     }
 
     pub fn per_action(&mut self, name: &str, v: &PerAction, lo: f64, hi: f64) {
         let mut c = self.sub(name);
         for a in Action::ALL {
-            c.range(a.key(), v.get(a) as f64, lo, hi);
+            c.range(a.key(), v.get(a), lo, hi);
         }
     }
 
     pub fn per_role(&mut self, name: &str, v: &PerRole, lo: f64, hi: f64) {
         let mut c = self.sub(name);
-        c.range("governing_body", v.governing_body as f64, lo, hi);
-        c.range("other_formal", v.other_formal as f64, lo, hi);
+        c.range("governing_body", v.governing_body, lo, hi);
+        c.range("other_formal", v.other_formal, lo, hi);
     }
 }
 
@@ -546,29 +547,19 @@ impl Params {
         c.unit("trust_rate", d.trust_rate);
         c.unit("engagement_rate", d.engagement_rate);
         c.unit("influence_rate", d.influence_rate);
-        c.range("disposition_sd", d.disposition_sd as f64, 0.0, 1.0);
-        c.range("noise_sd", d.noise_sd as f64, 0.0, 0.5);
-        c.range(
-            "engagement_from_trust",
-            d.engagement_from_trust as f64,
-            -2.0,
-            2.0,
-        );
+        c.range("disposition_sd", d.disposition_sd, 0.0, 1.0);
+        c.range("noise_sd", d.noise_sd, 0.0, 0.5);
+        c.range("engagement_from_trust", d.engagement_from_trust, -2.0, 2.0);
         c.range(
             "engagement_from_influence",
-            d.engagement_from_influence as f64,
+            d.engagement_from_influence,
             -2.0,
             2.0,
         );
-        c.range(
-            "influence_from_trust",
-            d.influence_from_trust as f64,
-            -2.0,
-            2.0,
-        );
+        c.range("influence_from_trust", d.influence_from_trust, -2.0, 2.0);
         c.range(
             "influence_from_engagement",
-            d.influence_from_engagement as f64,
+            d.influence_from_engagement,
             -2.0,
             2.0,
         );
@@ -578,17 +569,12 @@ impl Params {
         let mut s = c.sub("initial_support");
         for act in Action::ALL {
             // Strictly inside (0, 1): the attitude distribution is centred on its logit.
-            s.range(
-                act.key(),
-                a.initial_support.get(act) as f64,
-                1e-4,
-                1.0 - 1e-4,
-            );
+            s.range(act.key(), a.initial_support.get(act), 1e-4, 1.0 - 1e-4);
         }
-        c.range("support_sd", a.support_sd as f64, 0.0, 5.0);
-        c.range("trust_coupling", a.trust_coupling as f64, -20.0, 20.0);
+        c.range("support_sd", a.support_sd, 0.0, 5.0);
+        c.range("trust_coupling", a.trust_coupling, -20.0, 20.0);
         c.unit("trust_step", a.trust_step);
-        c.range("asymmetry", a.asymmetry as f64, 0.0, 10.0);
+        c.range("asymmetry", a.asymmetry, 0.0, 10.0);
         c.per_action("intensity", &a.intensity, 0.0, 10.0);
         c.per_action("engagement_effect", &a.engagement_effect, -1.0, 1.0);
         c.unit("sanction_memory_decay", a.sanction_memory_decay);
@@ -606,13 +592,13 @@ impl Params {
         let mut c = checker.sub("size");
         c.range(
             "influence_per_log_size",
-            self.size.influence_per_log_size as f64,
+            self.size.influence_per_log_size,
             -1.0,
             1.0,
         );
         c.range(
             "reference_practices",
-            self.size.reference_practices as f64,
+            self.size.reference_practices,
             1.0,
             1e6,
         );
@@ -620,13 +606,13 @@ impl Params {
         let mut c = checker.sub("top_down");
         c.range(
             "influence_effect",
-            self.top_down.influence_effect as f64,
+            self.top_down.influence_effect,
             -2.0,
             2.0,
         );
         c.range(
             "engagement_effect",
-            self.top_down.engagement_effect as f64,
+            self.top_down.engagement_effect,
             -2.0,
             2.0,
         );
@@ -635,27 +621,27 @@ impl Params {
         let mut c = checker.sub("burden");
         let mut l = c.sub("level_load");
         for level in CommissioningLevel::ALL {
-            l.range(level.key(), b.level_load.get(level) as f64, 0.0, 10.0);
+            l.range(level.key(), b.level_load.get(level), 0.0, 10.0);
         }
         c.per_role("role_load", &b.role_load, 0.0, 10.0);
         c.per_action("action_load", &b.action_load, 0.0, 10.0);
         c.unit("rate", b.rate);
-        c.range("engagement_effect", b.engagement_effect as f64, -2.0, 2.0);
-        c.range("reference_load", b.reference_load as f64, 0.0, 10.0);
+        c.range("engagement_effect", b.engagement_effect, -2.0, 2.0);
+        c.range("reference_load", b.reference_load, 0.0, 10.0);
         c.unit("positive_base", b.positive_base);
-        c.range("positive_slope", b.positive_slope as f64, -10.0, 10.0);
+        c.range("positive_slope", b.positive_slope, -10.0, 10.0);
 
         let g = &self.delegation;
         let mut c = checker.sub("delegation");
         c.range(
             "lay_majority_influence",
-            g.lay_majority_influence as f64,
+            g.lay_majority_influence,
             -1.0,
             1.0,
         );
         c.range(
             "conflict_of_interest_penalty",
-            g.conflict_of_interest_penalty as f64,
+            g.conflict_of_interest_penalty,
             0.0,
             10.0,
         );
@@ -667,29 +653,24 @@ impl Params {
 
         let q = &self.quality;
         let mut c = checker.sub("quality");
-        c.range("mean", q.mean as f64, 1e-3, 1.0 - 1e-3);
-        c.range("sd", q.sd as f64, 0.0, 5.0);
+        c.range("mean", q.mean, 1e-3, 1.0 - 1e-3);
+        c.range("sd", q.sd, 0.0, 5.0);
         c.per_action("effect", &q.effect, 0.0, 1.0);
         c.unit("reversion", q.reversion);
 
         let s = &self.survey;
         let mut c = checker.sub("survey");
-        c.range("engaged_cut", s.engaged_cut as f64, -20.0, 20.0);
-        c.range(
-            "highly_engaged_cut",
-            s.highly_engaged_cut as f64,
-            -20.0,
-            20.0,
-        );
+        c.range("engaged_cut", s.engaged_cut, -20.0, 20.0);
+        c.range("highly_engaged_cut", s.highly_engaged_cut, -20.0, 20.0);
         if s.highly_engaged_cut < s.engaged_cut {
             c.problem("highly_engaged_cut", "must not be below engaged_cut");
         }
-        c.range("view_base", s.view_base as f64, -20.0, 20.0);
-        c.range("view_trust", s.view_trust as f64, -20.0, 20.0);
-        c.range("view_influence", s.view_influence as f64, -20.0, 20.0);
-        c.range("view_engagement", s.view_engagement as f64, -20.0, 20.0);
-        c.range("positive_cut", s.positive_cut as f64, -20.0, 20.0);
-        c.range("negative_cut", s.negative_cut as f64, -20.0, 20.0);
+        c.range("view_base", s.view_base, -20.0, 20.0);
+        c.range("view_trust", s.view_trust, -20.0, 20.0);
+        c.range("view_influence", s.view_influence, -20.0, 20.0);
+        c.range("view_engagement", s.view_engagement, -20.0, 20.0);
+        c.range("positive_cut", s.positive_cut, -20.0, 20.0);
+        c.range("negative_cut", s.negative_cut, -20.0, 20.0);
         if s.positive_cut < s.negative_cut {
             c.problem("positive_cut", "must not be below negative_cut");
         }

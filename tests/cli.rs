@@ -1,0 +1,883 @@
+//! End-to-end tests of the `ccgsim` binary: help, `check`, `run` and its results folder,
+//! reproducibility across thread counts, refusal to overwrite results, a golden snapshot of a tiny
+//! run, and the error messages and exit codes for bad input.
+//!
+//! Every run writes into a temporary folder (never the repository's `results/`) and uses small
+//! scenarios and few replicates, so the whole file runs in a few seconds.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+
+/// The four files of a results folder.
+const RESULT_FILES: [&str; 4] = [
+    "by_ccg.csv",
+    "manifest.json",
+    "replicates.csv",
+    "timeseries.csv",
+];
+
+const TIMESERIES_HEADER: &str = "scenario,tick,metric,mean,sd,ci_low,ci_high,n";
+const BY_CCG_HEADER: &str =
+    "scenario,ccg,practices,patients,commissioning,tick,metric,mean,sd,ci_low,ci_high,n";
+const REPLICATES_HEADER: &str = "scenario,replicate,tick,metric,value";
+
+fn ccgsim() -> Command {
+    Command::cargo_bin("ccgsim").expect("the ccgsim binary is built for integration tests")
+}
+
+/// A path inside the repository.
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn tempdir() -> TempDir {
+    tempfile::tempdir().expect("create a temporary folder")
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    fs::read_to_string(dir.join(name))
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.join(name).display()))
+}
+
+/// The names of the entries of `dir`, sorted (hidden ones included).
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The bytes of every file in `dir`, by name.
+fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    entries(dir)
+        .into_iter()
+        .map(|name| {
+            let bytes = fs::read(dir.join(&name)).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+fn assert_no_partials(dir: &Path) {
+    let partial: Vec<String> = entries(dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".partial"))
+        .collect();
+    assert!(
+        partial.is_empty(),
+        "temporary files left in {}: {partial:?}",
+        dir.display()
+    );
+}
+
+/// A failed run must not leave anything behind in its output folder.
+fn assert_no_output(out: &Path) {
+    if out.exists() {
+        assert_eq!(
+            entries(out),
+            Vec::<String>::new(),
+            "a failed run left files in {}",
+            out.display()
+        );
+    }
+}
+
+/// Run `scenario` into `out` quietly with extra `args`; the run must succeed silently.
+fn run_ok(scenario: &Path, out: &Path, args: &[&str]) {
+    ccgsim()
+        .arg("run")
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .args(args)
+        .assert()
+        .success()
+        .stderr("");
+}
+
+/// Parse a CSV file into its header and rows.
+fn parse_csv(text: &str) -> (String, Vec<Vec<String>>) {
+    let header = text.lines().next().unwrap_or_default().to_string();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+fn number(field: &str) -> f64 {
+    field
+        .parse()
+        .unwrap_or_else(|_| panic!("expected a number, got {field:?}"))
+}
+
+/// Assert that two files are byte-identical, naming the first line that differs if not.
+fn assert_same_file(a: &Path, b: &Path) {
+    let (x, y) = (fs::read(a).unwrap(), fs::read(b).unwrap());
+    if x != y {
+        let (x, y) = (String::from_utf8_lossy(&x), String::from_utf8_lossy(&y));
+        let first = x
+            .lines()
+            .zip(y.lines())
+            .enumerate()
+            .find(|(_, (l, r))| l != r);
+        panic!(
+            "{} and {} differ ({} vs {} lines); first difference: {first:?}",
+            a.display(),
+            b.display(),
+            x.lines().count(),
+            y.lines().count()
+        );
+    }
+}
+
+/// Write `text` as `name` into `dir`, returning its path.
+fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    path
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Help
+
+#[test]
+fn top_level_help_lists_the_commands() {
+    ccgsim().arg("--help").assert().success().stdout(
+        predicate::str::contains("Usage: ccgsim <COMMAND>")
+            .and(predicate::str::contains("run"))
+            .and(predicate::str::contains("check"))
+            .and(predicate::str::contains("--version")),
+    );
+}
+
+#[test]
+fn run_help_lists_every_flag() {
+    let assert = ccgsim().args(["run", "--help"]).assert().success();
+    let out = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(out.contains("<SCENARIO>"), "{out}");
+    for flag in [
+        "-r, --replicates <REPLICATES>",
+        "-s, --seed <SEED>",
+        "-t, --threads <THREADS>",
+        "-o, --out <OUT>",
+        "--force",
+        "-q, --quiet",
+    ] {
+        assert!(
+            out.contains(flag),
+            "`run --help` does not mention {flag}:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn check_help_describes_its_arguments() {
+    ccgsim()
+        .args(["check", "--help"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Usage: ccgsim check <SCENARIOS>...")
+                .and(predicate::str::contains("Validate scenario files")),
+        );
+}
+
+#[test]
+fn version_is_the_crate_version() {
+    ccgsim()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(format!("ccgsim {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn no_command_is_a_usage_error() {
+    ccgsim()
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Usage: ccgsim <COMMAND>"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. `check` accepts every bundled scenario (and every fixture of this file)
+
+fn toml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn check_accepts_every_bundled_scenario() {
+    let files = toml_files(&repo("scenarios"));
+    assert!(
+        files.iter().any(|f| f.ends_with("baseline.toml")),
+        "no scenarios found: {files:?}"
+    );
+    for file in &files {
+        ccgsim()
+            .arg("check")
+            .arg(file)
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with(format!(
+                "{}: ok (",
+                file.display()
+            )))
+            .stderr("");
+    }
+}
+
+#[test]
+fn check_accepts_several_files_at_once() {
+    let files = toml_files(&repo("tests/data"));
+    assert!(files.len() >= 3, "fixtures missing: {files:?}");
+    let assert = ccgsim().arg("check").args(&files).assert().success();
+    let out = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert_eq!(out.lines().count(), files.len(), "{out}");
+    for (line, file) in out.lines().zip(&files) {
+        assert!(
+            line.starts_with(&format!("{}: ok (", file.display())),
+            "{line}"
+        );
+    }
+    assert!(
+        out.contains(
+            "tiny: 2 CCGs, 20 practices, 3 months from 2014-10, 3 replicates, seed 20240607"
+        ),
+        "{out}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. A run of the baseline and its results folder
+
+/// Metrics that are shares or 0-1 states: their means must lie in [0, 1].
+fn is_unit_metric(name: &str) -> bool {
+    name.contains("share")
+        || name.starts_with("support_")
+        || matches!(
+            name,
+            "mean_trust"
+                | "mean_engagement"
+                | "mean_influence"
+                | "mean_quality"
+                | "top_down_control"
+        )
+}
+
+#[test]
+fn baseline_run_writes_the_four_result_files() {
+    let tmp = tempdir();
+    let out = tmp.path().join("baseline");
+    let scenario = repo("scenarios/baseline.toml");
+    run_ok(&scenario, &out, &["--replicates", "4", "--threads", "2"]);
+
+    assert_eq!(entries(&out), RESULT_FILES, "exactly the four result files");
+    assert_no_partials(&out);
+
+    // timeseries.csv
+    let (header, rows) = parse_csv(&read(&out, "timeseries.csv"));
+    assert_eq!(header, TIMESERIES_HEADER);
+    let mut ticks: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for row in &rows {
+        assert_eq!(row.len(), 8, "{row:?}");
+        assert_eq!(row[0], "baseline");
+        let (metric, mean) = (&row[2], number(&row[3]));
+        ticks
+            .entry(metric.clone())
+            .or_default()
+            .push(row[1].parse().unwrap());
+        let (sd, lo, hi) = (number(&row[4]), number(&row[5]), number(&row[6]));
+        assert!(sd >= 0.0, "{row:?}");
+        assert!(
+            lo <= mean && mean <= hi,
+            "CI does not contain the mean: {row:?}"
+        );
+        assert_eq!(row[7], "4", "n must be the number of replicates: {row:?}");
+        if is_unit_metric(metric) {
+            assert!((0.0..=1.0).contains(&mean), "share out of [0, 1]: {row:?}");
+        }
+    }
+    assert!(ticks.len() >= 20, "too few metrics: {:?}", ticks.keys());
+    for name in [
+        "engaged_share",
+        "mean_trust",
+        "support_sanctions",
+        "mean_quality",
+    ] {
+        assert!(ticks.contains_key(name), "metric {name} missing");
+    }
+    let all: Vec<u32> = (0..=22).collect();
+    for (metric, t) in &ticks {
+        assert_eq!(t, &all, "ticks of {metric}");
+    }
+
+    // by_ccg.csv
+    let (header, rows) = parse_csv(&read(&out, "by_ccg.csv"));
+    assert_eq!(header, BY_CCG_HEADER);
+    let ccgs: BTreeSet<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        ccgs,
+        BTreeSet::from(["site_a", "site_b", "site_c", "site_d", "site_e", "site_f"])
+    );
+    assert_eq!(rows.len(), 6 * 23 * ticks.len());
+    for row in &rows {
+        assert_eq!(row.len(), 12, "{row:?}");
+        assert_eq!(
+            row[4], "none",
+            "no co-commissioning in the baseline: {row:?}"
+        );
+    }
+    let site_f: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r[1] == "site_f")
+        .map(|r| r[2].as_str())
+        .collect();
+    assert_eq!(site_f, BTreeSet::from(["94"]));
+
+    // replicates.csv
+    let (header, rows) = parse_csv(&read(&out, "replicates.csv"));
+    assert_eq!(header, REPLICATES_HEADER);
+    assert_eq!(rows.len(), 4 * 23 * ticks.len());
+    let reps: BTreeSet<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(reps, BTreeSet::from(["0", "1", "2", "3"]));
+
+    // manifest.json
+    let manifest: serde_json::Value = serde_json::from_str(&read(&out, "manifest.json")).unwrap();
+    assert_eq!(manifest["seed"], 2015);
+    assert_eq!(manifest["replicates"], 4);
+    assert_eq!(manifest["threads"], 2);
+    assert_eq!(manifest["ccgs"], 6);
+    assert_eq!(manifest["practices"], 18 + 27 + 36 + 47 + 61 + 94);
+    assert_eq!(manifest["ccgsim_version"], env!("CARGO_PKG_VERSION"));
+    let sha = manifest["scenario_sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 64, "{sha}");
+    assert!(
+        sha.chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)),
+        "{sha}"
+    );
+    let want: String = Sha256::digest(fs::read(&scenario).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        sha, want,
+        "scenario_sha256 is the hash of the scenario file"
+    );
+    let mut files: Vec<&str> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(files, RESULT_FILES);
+
+    let s = &manifest["scenario"];
+    assert_eq!(s["name"], "baseline");
+    assert_eq!(s["start"], "2013-04");
+    assert_eq!(s["months"], 22);
+    assert_eq!(s["replicates"], 4, "the --replicates override is recorded");
+    assert_eq!(s["seed"], 2015);
+    let listed = s["population"]["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 6);
+    assert_eq!(listed[0]["id"], "site_a");
+    assert_eq!(listed[5]["practices"], 94);
+    assert!((s["policy"]["training"]["rate"].as_f64().unwrap() - 0.1).abs() < 1e-6);
+    // Defaults the file does not set are resolved too.
+    assert!(s["policy"]["underperformance_threshold"].is_number());
+    assert!(s["model"]["peers"]["rate"].is_number());
+    assert!(s["list_size"]["mu"].is_number());
+}
+
+#[test]
+fn the_seed_override_is_recorded_in_the_manifest() {
+    let tmp = tempdir();
+    let out = tmp.path().join("out");
+    run_ok(
+        &repo("tests/data/tiny.toml"),
+        &out,
+        &["--seed", "99", "-r", "2"],
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&read(&out, "manifest.json")).unwrap();
+    assert_eq!(manifest["seed"], 99);
+    assert_eq!(manifest["scenario"]["seed"], 99);
+    assert_eq!(manifest["replicates"], 2);
+}
+
+#[test]
+fn without_out_a_run_writes_to_results_slash_name_in_the_working_folder() {
+    let tmp = tempdir();
+    ccgsim()
+        .current_dir(tmp.path())
+        .arg("run")
+        .arg(repo("tests/data/tiny.toml"))
+        .arg("--quiet")
+        .assert()
+        .success();
+    assert_eq!(entries(&tmp.path().join("results/tiny")), RESULT_FILES);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Reproducibility
+
+/// Run `scenario` at 1 and at `threads` threads and compare the CSV files byte for byte.
+fn assert_thread_count_does_not_matter(scenario: &Path, args: &[&str], threads: &str) {
+    let tmp = tempdir();
+    let (one, many) = (tmp.path().join("one"), tmp.path().join("many"));
+    run_ok(scenario, &one, &[args, &["--threads", "1"]].concat());
+    run_ok(scenario, &many, &[args, &["--threads", threads]].concat());
+    for name in ["timeseries.csv", "by_ccg.csv", "replicates.csv"] {
+        assert_same_file(&one.join(name), &many.join(name));
+    }
+}
+
+#[test]
+fn generated_population_is_identical_at_any_thread_count() {
+    assert_thread_count_does_not_matter(&repo("tests/data/generated.toml"), &[], "2");
+}
+
+#[test]
+fn many_batches_are_identical_at_any_thread_count() {
+    // 700 CCGs: each batch holds about 2048 / 700 = 2 replicates, so 7 replicates take 4 batches.
+    assert_thread_count_does_not_matter(&repo("tests/data/generated_many.toml"), &[], "3");
+}
+
+#[test]
+fn baseline_is_identical_at_any_thread_count() {
+    assert_thread_count_does_not_matter(&repo("scenarios/baseline.toml"), &["-r", "3"], "2");
+}
+
+#[test]
+fn a_run_is_reproducible_and_the_seed_matters() {
+    let tmp = tempdir();
+    let scenario = repo("tests/data/generated.toml");
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    run_ok(&scenario, &a, &["--seed", "5"]);
+    run_ok(&scenario, &b, &["--seed", "5"]);
+    run_ok(&scenario, &c, &["--seed", "6"]);
+    assert_same_file(&a.join("timeseries.csv"), &b.join("timeseries.csv"));
+    assert_same_file(&a.join("by_ccg.csv"), &b.join("by_ccg.csv"));
+    assert_ne!(
+        read(&a, "timeseries.csv"),
+        read(&c, "timeseries.csv"),
+        "a different --seed must give different results"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Existing results are never overwritten silently
+
+#[test]
+fn a_second_run_into_the_same_folder_needs_force() {
+    let tmp = tempdir();
+    let out = tmp.path().join("out");
+    let scenario = repo("tests/data/tiny.toml");
+    run_ok(&scenario, &out, &[]);
+    let first = contents(&out);
+    assert_eq!(first.keys().collect::<Vec<_>>(), RESULT_FILES);
+
+    // A different seed, so that an overwrite would show.
+    ccgsim()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .args(["--quiet", "--seed", "1"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("--force")
+                .and(predicate::str::contains(out.display().to_string()))
+                .and(predicate::str::contains("already exists"))
+                .and(predicate::str::contains("panicked").not()),
+        );
+    assert_eq!(contents(&out), first, "the first run's files were changed");
+
+    run_ok(&scenario, &out, &["--seed", "1", "--force"]);
+    assert_eq!(entries(&out), RESULT_FILES);
+    assert_no_partials(&out);
+    assert_ne!(
+        read(&out, "timeseries.csv").as_bytes(),
+        first["timeseries.csv"].as_slice(),
+        "--force replaces the results"
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&read(&out, "manifest.json")).unwrap();
+    assert_eq!(manifest["seed"], 1);
+}
+
+#[test]
+fn an_existing_empty_folder_may_be_used_without_force() {
+    let tmp = tempdir();
+    let out = tmp.path().join("empty");
+    fs::create_dir(&out).unwrap();
+    run_ok(&repo("tests/data/tiny.toml"), &out, &[]);
+    assert_eq!(entries(&out), RESULT_FILES);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Golden snapshot of a tiny seeded run
+
+#[test]
+fn tiny_run_timeseries_matches_the_snapshot() {
+    let tmp = tempdir();
+    let out = tmp.path().join("tiny");
+    let scenario = repo("tests/data/tiny.toml");
+    run_ok(&scenario, &out, &["--threads", "2"]);
+    let text = read(&out, "timeseries.csv");
+
+    // The fixture is meant to exercise every action; make sure it still does.
+    let (_, rows) = parse_csv(&text);
+    for action in ["training", "data_review", "targets", "sanctions"] {
+        let metric = format!("actions_{action}");
+        assert!(
+            rows.iter().any(|r| r[2] == metric && number(&r[3]) > 0.0),
+            "tiny.toml never uses {action}"
+        );
+    }
+
+    insta::assert_snapshot!("tiny_timeseries", text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Bad input: exit code 2, no panic, and a message naming file, line:column and key
+
+/// Check and run the scenario `text` (written as `file`): both must fail with exit code 2 and
+/// a message `FILE:LINE:COL: key `KEY`: ...` containing `message`, and the run must leave no
+/// output behind.
+fn assert_rejected(file: &str, text: &str, line: u32, column: u32, key: &str, message: &str) {
+    let tmp = tempdir();
+    let path = write_scenario(tmp.path(), file, text);
+    let want = format!("{}:{line}:{column}: key `{key}`: ", path.display());
+    let expected = || {
+        predicate::str::contains(want.clone())
+            .and(predicate::str::contains(message))
+            .and(predicate::str::contains("panicked").not())
+    };
+
+    ccgsim()
+        .arg("check")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(expected());
+
+    let out = tmp.path().join("out");
+    ccgsim()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(expected());
+    assert!(!out.exists(), "a rejected run created {}", out.display());
+
+    // Nor does it write into an existing empty folder.
+    fs::create_dir(&out).unwrap();
+    ccgsim()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(expected());
+    assert_no_output(&out);
+}
+
+#[test]
+fn unknown_top_level_key() {
+    assert_rejected(
+        "unknown_top.toml",
+        "months = 3\nbogus = 1\n",
+        2,
+        1,
+        "bogus",
+        "unknown field `bogus`",
+    );
+}
+
+#[test]
+fn unknown_nested_key() {
+    assert_rejected(
+        "unknown_nested.toml",
+        "months = 3\n[policy.training]\nrte = 0.1\n",
+        3,
+        1,
+        "policy.training.rte",
+        "unknown field `rte`",
+    );
+}
+
+#[test]
+fn unknown_key_in_a_ccg_entry() {
+    assert_rejected(
+        "unknown_ccg_key.toml",
+        "[[ccgs]]\nid = \"a\"\npractices = 5\n\n[[ccgs]]\nid = \"b\"\npractices = 5\nbogus = 1\n",
+        8,
+        1,
+        "ccgs[1].bogus",
+        "unknown field `bogus`",
+    );
+}
+
+#[test]
+fn wrong_type() {
+    assert_rejected(
+        "wrong_type.toml",
+        "months = \"ten\"\n",
+        1,
+        10,
+        "months",
+        "invalid type: string \"ten\"",
+    );
+}
+
+#[test]
+fn policy_rate_out_of_range() {
+    assert_rejected(
+        "rate_too_high.toml",
+        "months = 3\n\n[policy.training]\nrate = 1.5\n",
+        4,
+        1,
+        "policy.training.rate",
+        "must be between 0 and 1, got 1.5",
+    );
+}
+
+#[test]
+fn policy_rate_out_of_range_in_an_inline_table() {
+    assert_rejected(
+        "rate_inline.toml",
+        "[policy]\ntraining = { rate = 0.1 }\ntargets = { rate = 2.0 }\n",
+        3,
+        13,
+        "policy.targets.rate",
+        "must be between 0 and 1, got 2",
+    );
+}
+
+#[test]
+fn model_parameter_out_of_range() {
+    assert_rejected(
+        "peers.toml",
+        "[model.peers]\nrate = -0.1\n",
+        2,
+        1,
+        "model.peers.rate",
+        "must be between 0 and 1",
+    );
+}
+
+#[test]
+fn range_errors_echo_the_value_as_written() {
+    for (text, key, got) in [
+        (
+            "[model.peers]\nrate = -0.1\n",
+            "model.peers.rate",
+            "got -0.1\n",
+        ),
+        (
+            "[policy]\ntraining = { rate = 1.1 }\n",
+            "policy.training.rate",
+            "got 1.1\n",
+        ),
+    ] {
+        let tmp = tempdir();
+        let path = write_scenario(tmp.path(), "echo.toml", text);
+        ccgsim().arg("check").arg(&path).assert().code(2).stderr(
+            predicate::str::contains(format!("key `{key}`")).and(predicate::str::contains(got)),
+        );
+    }
+}
+
+#[test]
+fn zero_months_is_out_of_range() {
+    assert_rejected(
+        "months.toml",
+        "months = 0\n",
+        1,
+        1,
+        "months",
+        "must be an integer between 1 and 1200, got 0",
+    );
+}
+
+#[test]
+fn malformed_month() {
+    assert_rejected(
+        "start.toml",
+        "start = \"2013-13\"\n",
+        1,
+        9,
+        "start",
+        "expected a month written YYYY-MM",
+    );
+}
+
+#[test]
+fn duplicate_ccg_id() {
+    assert_rejected(
+        "dup.toml",
+        "[[ccgs]]\nid = \"a\"\npractices = 5\n\n[[ccgs]]\nid = \"a\"\npractices = 6\n",
+        6,
+        1,
+        "ccgs[1].id",
+        "duplicate CCG id \"a\"",
+    );
+}
+
+#[test]
+fn listed_and_generated_population_together() {
+    assert_rejected(
+        "both.toml",
+        "[[ccgs]]\nid = \"a\"\npractices = 5\n\n[population]\nccgs = 3\n",
+        5,
+        2,
+        "population",
+        "not both",
+    );
+}
+
+#[test]
+fn toml_syntax_error_names_line_and_column() {
+    let tmp = tempdir();
+    let path = write_scenario(tmp.path(), "syntax.toml", "months = 3\nseed = [1,\n");
+    ccgsim().arg("check").arg(&path).assert().code(2).stderr(
+        predicate::str::contains(format!("{}:2:", path.display()))
+            .and(predicate::str::contains("panicked").not()),
+    );
+}
+
+#[test]
+fn missing_scenario_file() {
+    let tmp = tempdir();
+    let path = tmp.path().join("nope.toml");
+    for cmd in ["check", "run"] {
+        ccgsim().arg(cmd).arg(&path).assert().code(2).stderr(
+            predicate::str::contains(path.display().to_string())
+                .and(predicate::str::contains("panicked").not()),
+        );
+    }
+}
+
+#[test]
+fn zero_threads_or_replicates_are_usage_errors() {
+    let tmp = tempdir();
+    for flag in ["--threads", "--replicates"] {
+        let out = tmp.path().join(flag.trim_start_matches('-'));
+        ccgsim()
+            .args([
+                "run",
+                repo("tests/data/tiny.toml").to_str().unwrap(),
+                flag,
+                "0",
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(flag).and(predicate::str::contains("at least 1")));
+        assert_no_output(&out);
+    }
+}
+
+#[test]
+fn malformed_flags_are_usage_errors() {
+    ccgsim()
+        .args(["run", "scenarios/baseline.toml", "--threads", "two"])
+        .assert()
+        .code(2);
+    ccgsim()
+        .args(["run", "scenarios/baseline.toml", "--bogus"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn an_interrupted_run_exits_130_and_leaves_no_files() {
+    use std::time::{Duration, Instant};
+
+    let tmp = tempdir();
+    let out = tmp.path().join("out");
+    // England-sized and far more replicates than can finish before the signal.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ccgsim"))
+        .arg("run")
+        .arg(repo("scenarios/england_2015.toml"))
+        .args([
+            "--replicates",
+            "100000",
+            "--threads",
+            "2",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // The Ctrl-C handler is installed before replicates.csv is started: wait for its temp file.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let started = || {
+        out.exists()
+            && entries(&out)
+                .iter()
+                .any(|n| n.starts_with(".replicates.csv.") && n.ends_with(".partial"))
+    };
+    while !started() {
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!("the run did not start writing replicates.csv");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not stop within 20 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_no_output(&out);
+}
