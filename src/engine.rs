@@ -9,12 +9,12 @@ use crate::model::params::Params;
 use crate::model::policy::{self, ActionPlan, LadderState};
 use crate::model::practice::Practice;
 use crate::model::submodels::{
-    View, answer_probability, engagement_response, legitimacy, logistic, logistic_noise, logit,
-    quality_response, sanction_scar, support, trust_response, view_answer,
+    View, answer_probability, engagement_response, exp, legitimacy, logistic, logit,
+    quality_response, sanction_scar, support, trust_factor, trust_response, view_answer,
 };
 use crate::model::{Action, CommissioningLevel, Framing, Role};
 use crate::population::Ccg;
-use crate::rng::{ModelRng, Purpose, stream};
+use crate::rng::{ModelRng, Purpose, halves, hit, quarters, stream};
 use crate::scenario::Scenario;
 
 /// NHS England's schedules evaluated at every tick of a scenario.
@@ -59,6 +59,8 @@ struct Month {
     framing_gain: f32,
     budget: f64,
     plans: [ActionPlan; 4],
+    /// Actions the CCG may use at its current level (`min_level`), as a bit mask.
+    allowed: u8,
 }
 
 /// Simulate CCG `ccg` in replicate `replicate` and add each tick's survey tally to `out[tick]`
@@ -85,44 +87,44 @@ pub fn simulate_ccg(
 
     let survey = SurveyCuts::new(p);
     let month0 = month_terms(scenario, env, ccg, 0);
-    let tally = &mut out[0];
+    let mut counts = Counts::default();
     for pr in ws.practices.iter() {
-        measure(p, &survey, pr, month0.control, &mut rng, tally);
+        measure(p, &survey, pr, &mut rng, &mut counts);
     }
+    counts.add_to(&mut out[0], month0.control);
 
     let threshold = scenario.policy.underperformance_threshold;
     let escalation = scenario.policy.escalation.as_ref();
     let n = ws.practices.len();
     for tick in 1..=scenario.months {
         let month = month_terms(scenario, env, ccg, tick);
+        let any_rate = month.plans.iter().any(|plan| plan.rate > 0.0);
         locality_means(&ws.practices, &mut ws.locality_sums);
         let review_now = escalation.filter(|e| tick % e.review_every == 0);
         let tally = &mut out[tick as usize];
+        let mut counts = Counts::default();
         let mut spent = 0.0f64;
         // Budget rationing serves practices in order from a random start (ODD 7.8).
         let start = if n > 0 { rng.random_range(0..n) } else { 0 };
-        for j in 0..n {
-            let i = if start + j >= n {
-                start + j - n
-            } else {
-                start + j
-            };
-            let pr = &mut ws.practices[i];
+        let (tail, head) = ws.practices.split_at_mut(start);
+        for pr in head.iter_mut().chain(tail.iter_mut()) {
             let underperforming = pr.quality < threshold;
-            let mut mask = policy::mix_actions(&month.plans, underperforming, &mut rng);
+            let mut mask = policy::mix_actions(&month.plans, any_rate, underperforming, &mut rng);
             if let Some(e) = review_now
                 && let Some(a) = policy::review(e, &mut pr.ladder, underperforming)
             {
-                mask |= a.bit();
+                // A ladder step whose action the CCG may not yet use is held but not delivered.
+                mask |= a.bit() & month.allowed;
             }
             if mask != 0 {
                 mask = pay_for(p, mask, &month, &mut spent, tally);
                 apply_actions(p, mask, &month, pr);
             }
             let loc = ws.locality_sums[pr.locality as usize];
-            step(p, &month, ccg, loc, pr, &mut rng);
-            measure(p, &survey, pr, month.control, &mut rng, tally);
+            step(p, &month, loc, pr, &mut rng);
+            measure(p, &survey, pr, &mut rng, &mut counts);
         }
+        counts.add_to(tally, month.control);
     }
 }
 
@@ -151,7 +153,11 @@ fn initialise(
         roles[order[s] as usize] = Role::GoverningBody as u8;
     }
     for l in 0..localities {
-        let (lo, hi) = (l * n / localities, (l + 1) * n / localities);
+        // Practice i is in locality i * L / n (below), so locality l holds [ceil(l n / L), ceil((l+1) n / L)).
+        let (lo, hi) = (
+            (l * n).div_ceil(localities),
+            ((l + 1) * n).div_ceil(localities),
+        );
         let free: u32 = roles[lo..hi]
             .iter()
             .filter(|&&r| r == Role::None as u8)
@@ -176,7 +182,7 @@ fn initialise(
         let mut normal = || -> f32 { StandardNormal.sample(rng) };
         let engagement_disposition = d.disposition_sd * normal();
         let trust_disposition = d.disposition_sd * normal();
-        let attitude = centres.map(|c| c + p.acceptability.support_sd * normal());
+        let attitude_odds = centres.map(|c| exp(c + p.acceptability.support_sd * normal()));
         let own_quality = logistic(q_centre + p.quality.sd * normal());
         let mut pr = Practice {
             engagement: 0.0,
@@ -188,7 +194,7 @@ fn initialise(
             sanction_memory: 0.0,
             engagement_disposition,
             trust_disposition,
-            attitude,
+            attitude_odds,
             locality: (i * localities / n.max(1)) as u16,
             role,
             ladder: LadderState::OFF,
@@ -256,6 +262,7 @@ fn month_terms(scenario: &Scenario, env: &Environment, ccg: &Ccg, tick: u32) -> 
         framing_gain,
         budget,
         plans: scenario.policy.plans_at(level),
+        allowed: scenario.policy.allowed_at(level),
     }
 }
 
@@ -297,26 +304,34 @@ fn pay_for(p: &Params, mut mask: u8, month: &Month, spent: &mut f64, tally: &mut
     mask
 }
 
-/// Eqs. A2-A5, G1, Q1: the immediate response of a practice to the actions it receives.
+/// Eqs. A2-A5, G1, Q1: the immediate response of a practice to the actions it receives. Legitimacy
+/// is judged with the trust the practice had at the start of the month.
 #[inline]
 fn apply_actions(p: &Params, mask: u8, month: &Month, pr: &mut Practice) {
     let acc = &p.acceptability;
+    let w = trust_factor(
+        pr.trust,
+        p.dynamics.trust_base,
+        acc.trust_coupling,
+        acc.enabled,
+    );
     for a in Action::ALL {
         if mask & a.bit() == 0 {
             continue;
         }
         let k = a.index();
         if acc.enabled {
-            let s = support(pr.attitude[k], pr.trust, acc, &p.dynamics);
+            let s = support(pr.attitude_odds[k], w);
             let (gain, coi) = if a.is_control() {
                 (month.framing_gain, month.coi)
             } else {
                 (0.0, 1.0)
             };
             let l = legitimacy(s, gain);
-            let w = acc.intensity.get(a);
-            pr.trust += w * trust_response(pr.trust, l, acc.trust_step, acc.asymmetry, coi);
-            pr.engagement += w * engagement_response(pr.engagement, acc.engagement_effect.get(a));
+            let weight = acc.intensity.get(a);
+            pr.trust += weight * trust_response(pr.trust, l, acc.trust_step, acc.asymmetry, coi);
+            pr.engagement +=
+                weight * engagement_response(pr.engagement, acc.engagement_effect.get(a));
             if a == Action::Sanctions {
                 pr.sanction_memory += 1.0;
             }
@@ -398,20 +413,13 @@ fn engagement_target(p: &Params, month: &Month, pr: &Practice) -> f32 {
 /// Eqs. D4-D7, G2, Q2: one month of partial adjustment toward the targets, peer influence within
 /// the locality (`loc` = locality mean engagement and trust at the start of the month), and noise.
 #[inline]
-fn step(
-    p: &Params,
-    month: &Month,
-    ccg: &Ccg,
-    loc: [f32; 3],
-    pr: &mut Practice,
-    rng: &mut ModelRng,
-) {
-    let _ = ccg;
+fn step(p: &Params, month: &Month, loc: [f32; 3], pr: &mut Practice, rng: &mut ModelRng) {
     let d = &p.dynamics;
     let peer = if p.peers.enabled { p.peers.rate } else { 0.0 };
+    // Uniform shocks with standard deviation noise_sd: sqrt(3) * noise_sd * (2u - 1).
     const SQRT3: f32 = 1.732_050_8;
     let shock = d.noise_sd * SQRT3;
-    let (u1, u2): (f32, f32) = (rng.random(), rng.random());
+    let (u1, u2) = halves(rng);
 
     if p.acceptability.enabled {
         pr.sanction_memory *= 1.0 - p.acceptability.sanction_memory_decay;
@@ -436,54 +444,111 @@ fn step(
     }
 }
 
-/// Survey cut points, exponentiated once per run (eq. S1).
+/// Survey cut points, exponentiated once per run (eqs. S1, S3).
 struct SurveyCuts {
     exp_engaged: f32,
     exp_highly: f32,
+    exp_positive: f32,
+    exp_negative: f32,
 }
 
 impl SurveyCuts {
     fn new(p: &Params) -> Self {
         SurveyCuts {
-            exp_engaged: p.survey.engaged_cut.exp(),
-            exp_highly: p.survey.highly_engaged_cut.exp(),
+            exp_engaged: exp(p.survey.engaged_cut),
+            exp_highly: exp(p.survey.highly_engaged_cut),
+            exp_positive: exp(p.survey.positive_cut),
+            exp_negative: exp(-p.survey.negative_cut),
         }
     }
 }
 
-/// Eqs. S1-S5: draw the practice's survey answers from its state and add them to the tally.
+/// One month's survey answers and state sums of one CCG, kept in registers while the practices
+/// are visited and added to the month's [`Tally`] once.
+#[derive(Debug, Default)]
+struct Counts {
+    practices: u32,
+    governing_body: u32,
+    formal: u32,
+    no_role: u32,
+    engaged: u32,
+    highly: u32,
+    influence: u32,
+    influence_formal: u32,
+    influence_no_role: u32,
+    positive: u32,
+    positive_governing_body: u32,
+    positive_no_role: u32,
+    neutral_no_role: u32,
+    support: [u32; 4],
+    burden_positive: u32,
+    engagement: f64,
+    engagement_sq: f64,
+    trust: f64,
+    trust_sq: f64,
+    influence_sum: f64,
+    quality: f64,
+    burden: f64,
+}
+
+impl Counts {
+    fn add_to(&self, t: &mut Tally, control: f32) {
+        let n = self.practices as f64;
+        t[ix::PRACTICES] += n;
+        t[ix::GOVERNING_BODY] += self.governing_body as f64;
+        t[ix::FORMAL_ROLE] += self.formal as f64;
+        t[ix::NO_ROLE] += self.no_role as f64;
+        t[ix::ENGAGED] += self.engaged as f64;
+        t[ix::HIGHLY_ENGAGED] += self.highly as f64;
+        t[ix::INFLUENCE] += self.influence as f64;
+        t[ix::INFLUENCE_FORMAL] += self.influence_formal as f64;
+        t[ix::INFLUENCE_NO_ROLE] += self.influence_no_role as f64;
+        t[ix::POSITIVE_ALL] += self.positive as f64;
+        t[ix::POSITIVE_GOVERNING_BODY] += self.positive_governing_body as f64;
+        t[ix::POSITIVE_NO_ROLE] += self.positive_no_role as f64;
+        t[ix::NEUTRAL_NO_ROLE] += self.neutral_no_role as f64;
+        for k in 0..4 {
+            t[ix::SUPPORT + k] += self.support[k] as f64;
+        }
+        t[ix::BURDEN_POSITIVE] += self.burden_positive as f64;
+        t[ix::SUM_ENGAGEMENT] += self.engagement;
+        t[ix::SUM_SQ_ENGAGEMENT] += self.engagement_sq;
+        t[ix::SUM_TRUST] += self.trust;
+        t[ix::SUM_SQ_TRUST] += self.trust_sq;
+        t[ix::SUM_INFLUENCE] += self.influence_sum;
+        t[ix::SUM_QUALITY] += self.quality;
+        t[ix::SUM_BURDEN] += self.burden;
+        // Every practice of a CCG feels the same control.
+        t[ix::TOP_DOWN] += control as f64 * n;
+    }
+}
+
+/// Eqs. S1-S5: draw the practice's survey answers from its state and count them.
 #[inline]
-fn measure(
-    p: &Params,
-    cuts: &SurveyCuts,
-    pr: &Practice,
-    control: f32,
-    rng: &mut ModelRng,
-    t: &mut Tally,
-) {
+fn measure(p: &Params, cuts: &SurveyCuts, pr: &Practice, rng: &mut ModelRng, c: &mut Counts) {
     let s = &p.survey;
     let d = &p.dynamics;
     let role = pr.role();
-    t[ix::PRACTICES] += 1.0;
-    let (formal, none) = match role {
-        Role::GoverningBody => {
-            t[ix::GOVERNING_BODY] += 1.0;
-            (true, false)
-        }
-        Role::OtherFormal => (true, false),
-        Role::None => (false, true),
-    };
-    t[ix::FORMAL_ROLE] += formal as u8 as f64;
-    t[ix::NO_ROLE] += none as u8 as f64;
+    let gb = role == Role::GoverningBody;
+    let none = role == Role::None;
+    let formal = !none;
+    c.practices += 1;
+    c.governing_body += gb as u32;
+    c.formal += formal as u32;
+    c.no_role += none as u32;
 
-    let u: f32 = rng.random();
-    t[ix::ENGAGED] += (u < answer_probability(pr.engagement, cuts.exp_engaged)) as u8 as f64;
-    t[ix::HIGHLY_ENGAGED] += (u < answer_probability(pr.engagement, cuts.exp_highly)) as u8 as f64;
+    let [u_engaged, u_influence, u_burden, _] = quarters(rng);
+    let u_support = quarters(rng);
+    let (u_view, _) = halves(rng);
 
-    let can_influence = rng.random::<f32>() < pr.influence;
-    t[ix::INFLUENCE] += can_influence as u8 as f64;
-    t[ix::INFLUENCE_FORMAL] += (can_influence && formal) as u8 as f64;
-    t[ix::INFLUENCE_NO_ROLE] += (can_influence && none) as u8 as f64;
+    let e = pr.engagement;
+    c.engaged += hit(u_engaged, answer_probability(e, cuts.exp_engaged)) as u32;
+    c.highly += hit(u_engaged, answer_probability(e, cuts.exp_highly)) as u32;
+
+    let can_influence = hit(u_influence, pr.influence);
+    c.influence += can_influence as u32;
+    c.influence_formal += (can_influence && formal) as u32;
+    c.influence_no_role += (can_influence && none) as u32;
 
     let ownership = if p.roles.enabled {
         p.roles.view.get(role)
@@ -494,38 +559,32 @@ fn measure(
         + ownership
         + s.view_trust * (pr.trust - d.trust_base)
         + s.view_influence * (pr.influence - d.influence_base)
-        + s.view_engagement * (pr.engagement - d.engagement_base);
-    let answer = view_answer(
-        view,
-        logistic_noise(rng.random()),
-        s.positive_cut,
-        s.negative_cut,
-    );
+        + s.view_engagement * (e - d.engagement_base);
+    let answer = view_answer(u_view, exp(-view), cuts.exp_positive, cuts.exp_negative);
     let positive = answer == View::Positive;
-    t[ix::POSITIVE_ALL] += positive as u8 as f64;
-    t[ix::POSITIVE_GOVERNING_BODY] += (positive && role == Role::GoverningBody) as u8 as f64;
-    t[ix::POSITIVE_NO_ROLE] += (positive && none) as u8 as f64;
-    t[ix::NEUTRAL_NO_ROLE] += (answer == View::Neutral && none) as u8 as f64;
+    c.positive += positive as u32;
+    c.positive_governing_body += (positive && gb) as u32;
+    c.positive_no_role += (positive && none) as u32;
+    c.neutral_no_role += (answer == View::Neutral && none) as u32;
 
-    for a in Action::ALL {
-        let yes =
-            rng.random::<f32>() < support(pr.attitude[a.index()], pr.trust, &p.acceptability, d);
-        t[ix::SUPPORT + a.index()] += yes as u8 as f64;
+    let acc = &p.acceptability;
+    let w = trust_factor(pr.trust, d.trust_base, acc.trust_coupling, acc.enabled);
+    for k in 0..4 {
+        c.support[k] += hit(u_support[k], support(pr.attitude_odds[k], w)) as u32;
     }
 
     let b = &p.burden;
     let burden_positive =
         (b.positive_base - b.positive_slope * (pr.burden - b.reference_load)).clamp(0.0, 1.0);
-    t[ix::BURDEN_POSITIVE] += (rng.random::<f32>() < burden_positive) as u8 as f64;
+    c.burden_positive += hit(u_burden, burden_positive) as u32;
 
-    t[ix::SUM_ENGAGEMENT] += pr.engagement as f64;
-    t[ix::SUM_TRUST] += pr.trust as f64;
-    t[ix::SUM_SQ_ENGAGEMENT] += (pr.engagement * pr.engagement) as f64;
-    t[ix::SUM_SQ_TRUST] += (pr.trust * pr.trust) as f64;
-    t[ix::SUM_INFLUENCE] += pr.influence as f64;
-    t[ix::SUM_QUALITY] += pr.quality as f64;
-    t[ix::SUM_BURDEN] += pr.burden as f64;
-    t[ix::TOP_DOWN] += control as f64;
+    c.engagement += e as f64;
+    c.engagement_sq += (e * e) as f64;
+    c.trust += pr.trust as f64;
+    c.trust_sq += (pr.trust * pr.trust) as f64;
+    c.influence_sum += pr.influence as f64;
+    c.quality += pr.quality as f64;
+    c.burden += pr.burden as f64;
 }
 
 /// A zeroed tally per tick of `scenario`.

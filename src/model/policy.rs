@@ -5,12 +5,11 @@
 //! (Ayres and Braithwaite 1992) that starts with support, escalates only on persistent
 //! underperformance and steps back down when quality recovers.
 
-use rand::RngExt;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::params::Checker;
 use super::{Action, CommissioningLevel};
-use crate::rng::ModelRng;
+use crate::rng::{ModelRng, hit, quarters};
 
 /// Which members an action is aimed at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -62,13 +61,18 @@ impl Default for Escalation {
     }
 }
 
-/// `[policy]` in a scenario file.
+/// `[policy]` in a scenario file. An action's table may give only some of its keys; the others
+/// keep that action's default (e.g. sanctions stay aimed at underperformers).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
+    #[serde(deserialize_with = "training_plan")]
     pub training: ActionPlan,
+    #[serde(deserialize_with = "data_review_plan")]
     pub data_review: ActionPlan,
+    #[serde(deserialize_with = "targets_plan")]
     pub targets: ActionPlan,
+    #[serde(deserialize_with = "sanctions_plan")]
     pub sanctions: ActionPlan,
     /// Quality below which a practice counts as underperforming.
     pub underperformance_threshold: f32,
@@ -77,7 +81,7 @@ pub struct Policy {
 }
 
 impl Default for Policy {
-    /// The case-study CCGs' 2013-15 mix: education sessions and comparative-data packs, few
+    /// The case-study CCGs' 2013-15 mix: education sessions and comparative-data packs, no
     /// targets and no sanctions (NHS England held the GP contracts until April 2015).
     fn default() -> Self {
         Policy {
@@ -98,6 +102,41 @@ impl Default for Policy {
             escalation: None,
         }
     }
+}
+
+/// An action's table as written: any key may be left out.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialPlan {
+    rate: Option<f32>,
+    target: Option<Target>,
+    min_level: Option<CommissioningLevel>,
+}
+
+fn plan_for<'de, D: Deserializer<'de>>(d: D, action: Action) -> Result<ActionPlan, D::Error> {
+    let given = PartialPlan::deserialize(d)?;
+    let base = *Policy::default().plan(action);
+    Ok(ActionPlan {
+        rate: given.rate.unwrap_or(base.rate),
+        target: given.target.unwrap_or(base.target),
+        min_level: given.min_level.unwrap_or(base.min_level),
+    })
+}
+
+fn training_plan<'de, D: Deserializer<'de>>(d: D) -> Result<ActionPlan, D::Error> {
+    plan_for(d, Action::Training)
+}
+
+fn data_review_plan<'de, D: Deserializer<'de>>(d: D) -> Result<ActionPlan, D::Error> {
+    plan_for(d, Action::DataReview)
+}
+
+fn targets_plan<'de, D: Deserializer<'de>>(d: D) -> Result<ActionPlan, D::Error> {
+    plan_for(d, Action::Targets)
+}
+
+fn sanctions_plan<'de, D: Deserializer<'de>>(d: D) -> Result<ActionPlan, D::Error> {
+    plan_for(d, Action::Sanctions)
 }
 
 /// Where a practice stands on the escalation ladder.
@@ -129,6 +168,15 @@ impl Policy {
     /// Plans as an array indexed by [`Action::index`], for the tick loop.
     pub fn plans(&self) -> [ActionPlan; 4] {
         Action::ALL.map(|a| *self.plan(a))
+    }
+
+    /// Bit mask of the actions a CCG at `level` may use (their `min_level` is reached); applies
+    /// to the ladder's steps as well as to the mix.
+    pub fn allowed_at(&self, level: CommissioningLevel) -> u8 {
+        Action::ALL
+            .iter()
+            .filter(|a| level >= self.plan(**a).min_level)
+            .fold(0, |m, a| m | a.bit())
     }
 
     /// The plans in force for a CCG at `level`: actions whose `min_level` is not reached are off.
@@ -168,19 +216,27 @@ impl Policy {
     }
 }
 
-/// The actions a practice receives this month from the mix and targeting (ODD 7.11, eq. P1).
+/// The actions a practice receives this month from the mix and targeting (ODD 7.11, eq. P1):
+/// each eligible action independently with probability `rate`. `any_rate` says whether any plan
+/// has a positive rate; when none has, no random number is drawn.
 #[inline]
-pub fn mix_actions(plans: &[ActionPlan; 4], underperforming: bool, rng: &mut ModelRng) -> u8 {
+pub fn mix_actions(
+    plans: &[ActionPlan; 4],
+    any_rate: bool,
+    underperforming: bool,
+    rng: &mut ModelRng,
+) -> u8 {
+    if !any_rate {
+        return 0;
+    }
+    let u = quarters(rng);
     let mut mask = 0u8;
     for (k, plan) in plans.iter().enumerate() {
-        if plan.rate <= 0.0 {
-            continue;
-        }
         let eligible = match plan.target {
             Target::All => true,
             Target::Underperformers => underperforming,
         };
-        if eligible && rng.random::<f32>() < plan.rate {
+        if eligible && hit(u[k], plan.rate) {
             mask |= 1 << k;
         }
     }
@@ -291,6 +347,18 @@ mod tests {
     }
 
     #[test]
+    fn a_partial_action_table_keeps_the_other_defaults() {
+        let p: Policy = toml::from_str(
+            "sanctions = { rate = 0.3 }\ntraining = { target = \"underperformers\" }\n",
+        )
+        .unwrap();
+        assert_eq!(p.sanctions.target, Target::Underperformers);
+        assert_eq!(p.sanctions.rate, 0.3);
+        assert_eq!(p.training.rate, Policy::default().training.rate);
+        assert_eq!(p.training.target, Target::Underperformers);
+    }
+
+    #[test]
     fn mix_respects_rates_and_targets() {
         let mut plans = Policy::default().plans();
         plans[Action::Training.index()] = ActionPlan {
@@ -306,7 +374,7 @@ mod tests {
         let n = 100_000;
         let mut training = 0;
         for _ in 0..n {
-            let m = mix_actions(&plans, false, &mut rng);
+            let m = mix_actions(&plans, true, false, &mut rng);
             assert_eq!(
                 m & Action::Sanctions.bit(),
                 0,
@@ -317,7 +385,7 @@ mod tests {
         let share = training as f64 / n as f64;
         assert!((share - 0.3).abs() < 0.01, "training share {share}");
         assert_ne!(
-            mix_actions(&plans, true, &mut rng) & Action::Sanctions.bit(),
+            mix_actions(&plans, true, true, &mut rng) & Action::Sanctions.bit(),
             0
         );
     }

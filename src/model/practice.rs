@@ -3,7 +3,7 @@
 use super::Role;
 use super::policy::LadderState;
 
-/// State of one member practice. All levels are on [0, 1] except attitudes (logit scale), burden
+/// State of one member practice. All levels are on [0, 1] except attitudes (odds), burden
 /// (load units, 1 = a heavy standing load) and sanction memory (decaying count of sanctions).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Practice {
@@ -25,8 +25,9 @@ pub struct Practice {
     pub engagement_disposition: f32,
     /// Lasting individual offset of the trust target.
     pub trust_disposition: f32,
-    /// Predisposition towards each action (logit scale), indexed by `Action::index`.
-    pub attitude: [f32; 4],
+    /// Predisposition towards each action, as odds `e^a` of the logit-scale attitude `a` (eq. A1),
+    /// indexed by `Action::index`.
+    pub attitude_odds: [f32; 4],
     /// Locality (peer group) within the CCG.
     pub locality: u16,
     /// Role in the CCG, as `Role as u8`.

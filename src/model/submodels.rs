@@ -1,12 +1,38 @@
 //! The submodels: one small function per equation of `docs/ODD.md` section 7, each a function of
 //! state and parameters only, so each can be tested on its own.
 
-use super::params::{Acceptability, Dynamics};
+/// `e^x` in single precision, computed with only additions, multiplications and bit operations
+/// (range reduction to `2^n * 2^f`, |f| <= 1/2, and a degree-7 Taylor polynomial; relative error
+/// below 1e-6), so it is fast, vectorisable and gives the same bits on every IEEE 754 machine,
+/// unlike the platform's `expf`. Arguments are clamped to [-87, 88].
+#[inline]
+pub fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 split so that n * LN2_HI is exact for |n| < 2^10 (Cody and Waite).
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    let x = x.clamp(-87.0, 88.0);
+    let t = x * LOG2E;
+    // Round to nearest without calling libm: truncate t + 0.5 and correct negative values.
+    let shifted = t + 0.5;
+    let mut n = shifted as i32;
+    if (n as f32) > shifted {
+        n -= 1;
+    }
+    let y = (x - n as f32 * LN2_HI) - n as f32 * LN2_LO; // |y| <= ln(2)/2
+    let p = 1.0
+        + y * (1.0
+            + y * (0.5
+                + y * (1.0 / 6.0
+                    + y * (1.0 / 24.0
+                        + y * (1.0 / 120.0 + y * (1.0 / 720.0 + y * (1.0 / 5040.0)))))));
+    f32::from_bits(((n + 127) as u32) << 23) * p
+}
 
 /// Logistic function.
 #[inline]
 pub fn logistic(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
+    1.0 / (1.0 + exp(-x))
 }
 
 /// Inverse of [`logistic`].
@@ -15,15 +41,28 @@ pub fn logit(p: f32) -> f32 {
     (p / (1.0 - p)).ln()
 }
 
-/// Eq. A1: probability that a practice supports an action, from its predisposition `attitude`
-/// (logit scale) and its trust in the CCG.
+/// Eq. A1: probability that a practice supports an action,
+/// `logistic(attitude + coupling * (trust - trust_base))`, written with the attitude's odds
+/// `odds = e^attitude` and the trust factor `w = e^(coupling * (trust - trust_base))` (see
+/// [`trust_factor`]) so the four actions share one exponential.
 #[inline]
-pub fn support(attitude: f32, trust: f32, acc: &Acceptability, dynamics: &Dynamics) -> f32 {
-    let coupling = if acc.enabled { acc.trust_coupling } else { 0.0 };
-    logistic(attitude + coupling * (trust - dynamics.trust_base))
+pub fn support(odds: f32, w: f32) -> f32 {
+    let x = odds * w;
+    x / (1.0 + x)
 }
 
-/// Eq. A2 and D3: how legitimate the practice finds an action: its support, raised by "peer
+/// The trust factor of eq. A1, `e^(coupling * (trust - trust_base))`; 1 when the acceptability
+/// mechanism is off.
+#[inline]
+pub fn trust_factor(trust: f32, trust_base: f32, coupling: f32, enabled: bool) -> f32 {
+    if enabled {
+        exp(coupling * (trust - trust_base))
+    } else {
+        1.0
+    }
+}
+
+/// Eq. A2 (with the framing term of ODD 7.7): how legitimate the practice finds an action: its support, raised by "peer
 /// support" framing (`framing_gain`, zero unless the CCG frames control that way).
 #[inline]
 pub fn legitimacy(support: f32, framing_gain: f32) -> f32 {
@@ -69,12 +108,6 @@ pub fn answer_probability(x: f32, exp_cut: f32) -> f32 {
     x / (x + (1.0 - x) * exp_cut)
 }
 
-/// Eq. S2: logistic noise from a uniform draw in (0, 1).
-#[inline]
-pub fn logistic_noise(u: f32) -> f32 {
-    logit(u.clamp(1e-7, 1.0 - 1e-7))
-}
-
 /// A survey view of co-commissioning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -83,14 +116,19 @@ pub enum View {
     Negative,
 }
 
-/// Eq. S3: the answer to "how do you feel about co-commissioning?" from the latent view plus
-/// logistic noise, by an ordered logit with two cut points.
+/// Eq. S3: the answer to "how do you feel about co-commissioning?" by an ordered logit with two
+/// cut points: with logistic noise e, positive when `view + e > positive_cut` (probability
+/// `logistic(view - positive_cut)`), negative when `view + e < negative_cut` (probability
+/// `logistic(negative_cut - view)`), neutral otherwise. The noise is drawn by inversion from one
+/// uniform `u` in [0, 1): `e = logit(1 - u)`, so `u < P(positive)` and `u >= 1 - P(negative)` pick
+/// the two tails. `z = e^-view`, `exp_pos = e^positive_cut`, `exp_neg = e^-negative_cut`.
 #[inline]
-pub fn view_answer(view: f32, noise: f32, positive_cut: f32, negative_cut: f32) -> View {
-    let y = view + noise;
-    if y > positive_cut {
+pub fn view_answer(u: f32, z: f32, exp_pos: f32, exp_neg: f32) -> View {
+    let p_pos = 1.0 / (1.0 + exp_pos * z);
+    let p_neg = z / (z + exp_neg);
+    if u < p_pos {
         View::Positive
-    } else if y < negative_cut {
+    } else if u >= 1.0 - p_neg {
         View::Negative
     } else {
         View::Neutral
@@ -153,9 +191,39 @@ mod tests {
     }
 
     #[test]
-    fn view_answer_orders_cut_points() {
-        assert_eq!(view_answer(2.0, 0.0, 1.0, 0.0), View::Positive);
-        assert_eq!(view_answer(0.5, 0.0, 1.0, 0.0), View::Neutral);
-        assert_eq!(view_answer(-0.5, 0.0, 1.0, 0.0), View::Negative);
+    fn view_answers_follow_the_ordered_logit() {
+        // view 0.5, cuts 1.0 and 0.0: P(pos) = logistic(-0.5), P(neg) = logistic(-0.5).
+        let (view, pos_cut, neg_cut) = (0.5f32, 1.0f32, 0.0f32);
+        let (z, ep, en) = (exp(-view), exp(pos_cut), exp(-neg_cut));
+        let n = 100_000;
+        let mut counts = [0u32; 3];
+        for i in 0..n {
+            let u = (i as f32 + 0.5) / n as f32;
+            counts[view_answer(u, z, ep, en) as usize] += 1;
+        }
+        let p = logistic(-0.5) as f64;
+        assert!((counts[0] as f64 / n as f64 - p).abs() < 1e-3);
+        assert!((counts[2] as f64 / n as f64 - p).abs() < 1e-3);
+        assert!((counts[1] as f64 / n as f64 - (1.0 - 2.0 * p)).abs() < 1e-3);
+    }
+
+    #[test]
+    fn fast_exp_is_accurate() {
+        let mut x = -30.0f32;
+        while x < 30.0 {
+            let rel = ((exp(x) as f64 - (x as f64).exp()) / (x as f64).exp()).abs();
+            assert!(rel < 1e-6, "exp({x}): relative error {rel}");
+            x += 0.0137;
+        }
+        assert_eq!(exp(0.0), 1.0);
+        assert!(exp(-200.0) >= 0.0 && exp(200.0).is_finite());
+    }
+
+    #[test]
+    fn support_is_logistic_of_attitude_plus_trust_term() {
+        let (attitude, trust, base, coupling) = (-1.2f32, 0.7f32, 0.55f32, 2.0f32);
+        let direct = logistic(attitude + coupling * (trust - base));
+        let w = trust_factor(trust, base, coupling, true);
+        assert!((support(exp(attitude), w) - direct).abs() < 1e-6);
     }
 }

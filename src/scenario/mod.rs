@@ -83,7 +83,8 @@ impl LogNormal {
         min: 500.0,
         max: 60_000.0,
     };
-    /// Practices per CCG in England, 2014-15: median 33, mean 37.2.
+    /// Practices per CCG in England, 2014-15: median 33, mean 37.2; truncated to [5, 176], the
+    /// smallest CCG and the largest after the 2018 mergers.
     pub const PRACTICES_PER_CCG: LogNormal = LogNormal {
         mu: 3.4965,
         sigma: 0.49,
