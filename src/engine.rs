@@ -569,8 +569,8 @@ fn measure(p: &Params, cuts: &SurveyCuts, pr: &Practice, rng: &mut ModelRng, c: 
 
     let acc = &p.acceptability;
     let w = trust_factor(pr.trust, d.trust_base, acc.trust_coupling, acc.enabled);
-    for k in 0..4 {
-        c.support[k] += hit(u_support[k], support(pr.attitude_odds[k], w)) as u32;
+    for ((count, u), odds) in c.support.iter_mut().zip(u_support).zip(pr.attitude_odds) {
+        *count += hit(u, support(odds, w)) as u32;
     }
 
     let b = &p.burden;
