@@ -1,5 +1,12 @@
 //! The engine: runs one CCG for one replicate, month by month, on its own RNG stream, and tallies
 //! what a survey of its members would find each month. Equation labels refer to `docs/ODD.md`.
+//!
+//! A month has three phases (ODD 3): the CCG's actions, practice by practice from a random start
+//! (sequential, because the budget is spent in that order); then, locality by locality, the
+//! monthly adjustment of every state and the survey, written as straight-line arithmetic over
+//! columns of practice state so the compiler processes several practices per instruction. Random
+//! numbers for the second phase are drawn into buffers first, in practice order, so the stream's
+//! use does not depend on how the arithmetic is vectorised.
 
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
@@ -7,14 +14,14 @@ use rand_distr::{Distribution, StandardNormal};
 use crate::metrics::{TALLY_LEN, Tally, tally as ix};
 use crate::model::params::Params;
 use crate::model::policy::{self, ActionPlan, LadderState};
-use crate::model::practice::Practice;
+use crate::model::practice::Practices;
 use crate::model::submodels::{
-    View, answer_probability, engagement_response, exp, legitimacy, logistic, logit,
-    quality_response, sanction_scar, support, trust_factor, trust_response, view_answer,
+    answer_probability, engagement_response, exp, legitimacy, logistic, logit, quality_response,
+    sanction_scar, support, trust_factor, trust_response, view_tails,
 };
 use crate::model::{Action, CommissioningLevel, Framing, Role};
 use crate::population::Ccg;
-use crate::rng::{ModelRng, Purpose, halves, hit, quarters, stream};
+use crate::rng::{ModelRng, Purpose, stream};
 use crate::scenario::Scenario;
 
 /// NHS England's schedules evaluated at every tick of a scenario.
@@ -45,8 +52,54 @@ impl Environment {
 /// Reusable buffers for [`simulate_ccg`], so a worker thread allocates once, not once per unit.
 #[derive(Debug, Default)]
 pub struct Workspace {
-    practices: Vec<Practice>,
-    locality_sums: Vec<[f32; 3]>,
+    practices: Practices,
+    /// Bounds of each locality's block of practices: locality `l` is `bounds[l]..bounds[l + 1]`.
+    bounds: Vec<usize>,
+    /// Random draws of the current month, one column per use (ODD 4.9).
+    draws: Draws,
+    /// Each practice's locality means of engagement and trust at the start of the month.
+    peers: Peers,
+}
+
+/// Locality means, one entry per practice (the mean of the practice's own locality).
+#[derive(Debug, Default)]
+struct Peers {
+    engagement: Vec<f32>,
+    trust: Vec<f32>,
+}
+
+/// One month's random numbers for the adjustment and survey phases.
+#[derive(Debug, Default)]
+struct Draws {
+    /// Shocks to trust and engagement, uniform on [-1, 1).
+    shock_trust: Vec<f32>,
+    shock_engagement: Vec<f32>,
+    /// 16-bit uniforms for the survey answers: engaged, influence, view, burden, then one per
+    /// action's support.
+    answer: [Vec<u16>; 8],
+}
+
+impl Draws {
+    /// Fill the buffers for `n` practices: three 64-bit draws per practice, in practice order.
+    fn fill(&mut self, n: usize, rng: &mut ModelRng) {
+        const SCALE: f32 = 2.0 / (1u32 << 24) as f32;
+        self.shock_trust.resize(n, 0.0);
+        self.shock_engagement.resize(n, 0.0);
+        for a in &mut self.answer {
+            a.resize(n, 0);
+        }
+        for i in 0..n {
+            let x: u64 = rng.random();
+            self.shock_trust[i] = (x >> 40) as f32 * SCALE - 1.0;
+            self.shock_engagement[i] = ((x >> 8) & 0xFF_FFFF) as f32 * SCALE - 1.0;
+            for half in 0..2 {
+                let y: u64 = rng.random();
+                for k in 0..4 {
+                    self.answer[half * 4 + k][i] = (y >> (16 * k)) as u16;
+                }
+            }
+        }
+    }
 }
 
 /// Quantities that are the same for every practice of the CCG in one month (ODD 3).
@@ -81,131 +134,177 @@ pub fn simulate_ccg(
         replicate as u64,
         ccg.index as u64,
     );
-    initialise(scenario, env, ccg, &mut rng, &mut ws.practices);
-    ws.locality_sums.clear();
-    ws.locality_sums.resize(ccg.localities as usize, [0.0; 3]);
+    let Workspace {
+        practices: pr,
+        bounds,
+        draws,
+        peers,
+    } = ws;
+    initialise(scenario, env, ccg, &mut rng, pr, bounds);
+    let n = pr.len();
+    let consts = Constants::new(p);
 
-    let survey = SurveyCuts::new(p);
     let month0 = month_terms(scenario, env, ccg, 0);
+    draws.fill(n, &mut rng);
     let mut counts = Counts::default();
-    for pr in ws.practices.iter() {
-        measure(p, &survey, pr, &mut rng, &mut counts);
-    }
-    counts.add_to(&mut out[0], month0.control);
+    survey(&consts, pr, draws, &mut counts);
+    counts.add_to(&mut out[0], pr, month0.control);
 
     let threshold = scenario.policy.underperformance_threshold;
     let escalation = scenario.policy.escalation.as_ref();
-    let n = ws.practices.len();
     for tick in 1..=scenario.months {
         let month = month_terms(scenario, env, ccg, tick);
-        let any_rate = month.plans.iter().any(|plan| plan.rate > 0.0);
-        locality_means(&ws.practices, &mut ws.locality_sums);
-        let review_now = escalation.filter(|e| tick % e.review_every == 0);
         let tally = &mut out[tick as usize];
-        let mut counts = Counts::default();
-        let mut spent = 0.0f64;
-        // Budget rationing serves practices in order from a random start (ODD 7.8).
-        let start = if n > 0 { rng.random_range(0..n) } else { 0 };
-        let (tail, head) = ws.practices.split_at_mut(start);
-        for pr in head.iter_mut().chain(tail.iter_mut()) {
-            let underperforming = pr.quality < threshold;
-            let mut mask = policy::mix_actions(&month.plans, any_rate, underperforming, &mut rng);
-            if let Some(e) = review_now
-                && let Some(a) = policy::review(e, &mut pr.ladder, underperforming)
-            {
-                // A ladder step whose action the CCG may not yet use is held but not delivered.
-                mask |= a.bit() & month.allowed;
+        let review_now = escalation.filter(|e| tick % e.review_every == 0);
+        let any_rate = month.plans.iter().any(|plan| plan.rate > 0.0);
+
+        // Phase 1: the CCG's actions. Budget rationing serves practices in order from a random
+        // start (ODD 7.8).
+        if any_rate || review_now.is_some() {
+            let start = rng.random_range(0..n.max(1));
+            let mut spent = 0.0f64;
+            let mut dispenser = policy::Dispenser::new(&month.plans, &mut rng);
+            for i in (start..n).chain(0..start) {
+                let underperforming = pr.quality[i] < threshold;
+                let mut mask = dispenser.next(underperforming, &mut rng);
+                if let Some(e) = review_now
+                    && let Some(a) = policy::review(e, &mut pr.ladder[i], underperforming)
+                {
+                    // A ladder step whose action the CCG may not yet use is held but not delivered.
+                    mask |= a.bit() & month.allowed;
+                }
+                if mask != 0 {
+                    mask = pay_for(p, mask, &month, &mut spent, tally);
+                    apply_actions(p, mask, &month, pr, i);
+                }
             }
-            if mask != 0 {
-                mask = pay_for(p, mask, &month, &mut spent, tally);
-                apply_actions(p, mask, &month, pr);
-            }
-            let loc = ws.locality_sums[pr.locality as usize];
-            step(p, &month, loc, pr, &mut rng);
-            measure(p, &survey, pr, &mut rng, &mut counts);
         }
-        counts.add_to(tally, month.control);
+
+        // Phases 2 and 3: monthly adjustment toward targets, then the survey, locality by
+        // locality (peer influence uses each locality's means at the start of the phase).
+        draws.fill(n, &mut rng);
+        let mut counts = Counts::default();
+        let terms = MonthConstants::new(p, &month);
+        locality_means(pr, bounds, peers);
+        adjust(&consts, &terms, pr, draws, peers);
+        survey(&consts, pr, draws, &mut counts);
+        counts.add_to(tally, pr, month.control);
     }
 }
 
-/// Draw the initial practices of `ccg` (ODD 5).
+/// Draw the initial practices of `ccg` (ODD 5) and the bounds of its localities.
 fn initialise(
     scenario: &Scenario,
     env: &Environment,
     ccg: &Ccg,
     rng: &mut ModelRng,
-    practices: &mut Vec<Practice>,
+    pr: &mut Practices,
+    bounds: &mut Vec<usize>,
 ) {
     let p = &scenario.model;
     let d = &p.dynamics;
     let n = ccg.practices as usize;
-    let localities = ccg.localities as usize;
-    practices.clear();
+    let localities = (ccg.localities as usize).clamp(1, n.max(1));
+    pr.clear();
+
+    // Localities are consecutive blocks of practices of near-equal size.
+    bounds.clear();
+    bounds.extend((0..=localities).map(|l| (l * n).div_ceil(localities)));
 
     // Roles: governing-body seats go to distinct random practices; each locality's lead is a
     // random other practice of that locality.
-    let mut roles = vec![Role::None as u8; n];
+    pr.role.resize(n, Role::None as u8);
     let seats = (ccg.governance.governing_body_seats as usize).min(n);
     let mut order: Vec<u32> = (0..n as u32).collect();
     for s in 0..seats {
         let k = rng.random_range(s..n);
         order.swap(s, k);
-        roles[order[s] as usize] = Role::GoverningBody as u8;
+        pr.role[order[s] as usize] = Role::GoverningBody as u8;
     }
     for l in 0..localities {
-        // Practice i is in locality i * L / n (below), so locality l holds [ceil(l n / L), ceil((l+1) n / L)).
-        let (lo, hi) = (
-            (l * n).div_ceil(localities),
-            ((l + 1) * n).div_ceil(localities),
-        );
-        let free: u32 = roles[lo..hi]
-            .iter()
-            .filter(|&&r| r == Role::None as u8)
-            .count() as u32;
+        let block = &mut pr.role[bounds[l]..bounds[l + 1]];
+        let free = block.iter().filter(|&&r| r == Role::None as u8).count() as u32;
         if free == 0 {
             continue;
         }
-        let mut pick = rng.random_range(0..free);
-        for r in roles[lo..hi].iter_mut().filter(|r| **r == Role::None as u8) {
-            if pick == 0 {
-                *r = Role::OtherFormal as u8;
-                break;
-            }
-            pick -= 1;
+        let pick = rng.random_range(0..free) as usize;
+        if let Some(r) = block
+            .iter_mut()
+            .filter(|r| **r == Role::None as u8)
+            .nth(pick)
+        {
+            *r = Role::OtherFormal as u8;
         }
     }
 
     let month = month_terms(scenario, env, ccg, 0);
     let centres = Action::ALL.map(|a| logit(p.acceptability.initial_support.get(a)));
     let q_centre = logit(p.quality.mean);
-    for (i, &role) in roles.iter().enumerate() {
+    for i in 0..n {
+        let role = Role::from_index(pr.role[i]);
         let mut normal = || -> f32 { StandardNormal.sample(rng) };
         let engagement_disposition = d.disposition_sd * normal();
         let trust_disposition = d.disposition_sd * normal();
-        let attitude_odds = centres.map(|c| exp(c + p.acceptability.support_sd * normal()));
+        for (k, c) in centres.iter().enumerate() {
+            pr.attitude_odds[k].push(exp(c + p.acceptability.support_sd * normal()));
+        }
         let own_quality = logistic(q_centre + p.quality.sd * normal());
-        let mut pr = Practice {
-            engagement: 0.0,
-            trust: 0.0,
-            influence: 0.0,
-            quality: own_quality,
-            own_quality,
-            burden: standing_load(p, Role::from_index(role), month.level),
-            sanction_memory: 0.0,
-            engagement_disposition,
-            trust_disposition,
-            attitude_odds,
-            locality: (i * localities / n.max(1)) as u16,
-            role,
-            ladder: LadderState::OFF,
+        let (role_e, role_t, role_f, ownership) = if p.roles.enabled {
+            let r = &p.roles;
+            (
+                r.engagement.get(role),
+                r.trust.get(role),
+                r.influence.get(role),
+                r.view.get(role),
+            )
+        } else {
+            (0.0, 0.0, 0.0, 0.0)
         };
+        let load_anchor = if p.burden.enabled {
+            p.burden.role_load.get(role)
+        } else {
+            0.0
+        };
+        let burden = if p.burden.enabled {
+            p.burden.level_load.get(month.level) + load_anchor
+        } else {
+            p.burden.reference_load
+        };
+        pr.own_quality.push(own_quality);
+        pr.quality.push(own_quality);
+        pr.burden.push(burden);
+        pr.sanction_memory.push(0.0);
+        pr.ladder.push(LadderState::OFF);
+        pr.trust_anchor
+            .push(d.trust_base + role_t + trust_disposition);
+        pr.engagement_anchor.push(role_e + engagement_disposition);
+        pr.influence_anchor.push(role_f);
+        pr.load_anchor.push(load_anchor);
+        pr.view_anchor.push(p.survey.view_base + ownership);
+
         // Start every state at its target given the others (eqs. D1-D3 without the dynamics).
-        pr.trust = trust_target(p, &pr).clamp(0.0, 1.0);
-        pr.engagement =
-            (month.engagement_ccg + role_effect(p, &pr).0 + engagement_disposition).clamp(0.0, 1.0);
-        pr.influence = influence_target(p, &month, &pr).clamp(0.0, 1.0);
-        pr.engagement = engagement_target(p, &month, &pr).clamp(0.0, 1.0);
-        practices.push(pr);
+        let burden_term = if p.burden.enabled {
+            p.burden.engagement_effect * (burden - p.burden.reference_load)
+        } else {
+            0.0
+        };
+        let trust = (d.trust_base + role_t + trust_disposition).clamp(0.0, 1.0);
+        let provisional = (month.engagement_ccg + role_e + engagement_disposition).clamp(0.0, 1.0);
+        let influence = (month.influence_ccg
+            + role_f
+            + d.influence_from_trust * (trust - d.trust_base)
+            + d.influence_from_engagement * (provisional - d.engagement_base))
+            .clamp(0.0, 1.0);
+        let engagement = (month.engagement_ccg
+            + role_e
+            + engagement_disposition
+            + d.engagement_from_trust * (trust - d.trust_base)
+            + d.engagement_from_influence * (influence - d.influence_base)
+            - burden_term)
+            .clamp(0.0, 1.0);
+        pr.trust.push(trust);
+        pr.influence.push(influence);
+        pr.engagement.push(engagement);
     }
 }
 
@@ -266,20 +365,18 @@ fn month_terms(scenario: &Scenario, env: &Environment, ccg: &Ccg, tick: u32) -> 
     }
 }
 
-/// Sum engagement and trust per locality, then turn the sums into means (ODD 7.3).
-fn locality_means(practices: &[Practice], sums: &mut [[f32; 3]]) {
-    sums.iter_mut().for_each(|s| *s = [0.0; 3]);
-    for pr in practices {
-        let s = &mut sums[pr.locality as usize];
-        s[0] += pr.engagement;
-        s[1] += pr.trust;
-        s[2] += 1.0;
-    }
-    for s in sums.iter_mut() {
-        if s[2] > 0.0 {
-            s[0] /= s[2];
-            s[1] /= s[2];
-        }
+/// Each practice's locality mean engagement and trust at the start of the month (ODD 7.3).
+fn locality_means(pr: &Practices, bounds: &[usize], peers: &mut Peers) {
+    let n = pr.len();
+    peers.engagement.resize(n, 0.0);
+    peers.trust.resize(n, 0.0);
+    for w in bounds.windows(2) {
+        let block = w[0]..w[1];
+        let len = block.len().max(1) as f32;
+        let e: f32 = pr.engagement[block.clone()].iter().sum();
+        let t: f32 = pr.trust[block.clone()].iter().sum();
+        peers.engagement[block.clone()].fill(e / len);
+        peers.trust[block].fill(t / len);
     }
 }
 
@@ -304,24 +401,24 @@ fn pay_for(p: &Params, mut mask: u8, month: &Month, spent: &mut f64, tally: &mut
     mask
 }
 
-/// Eqs. A2-A5, G1, Q1: the immediate response of a practice to the actions it receives. Legitimacy
-/// is judged with the trust the practice had at the start of the month.
+/// Eqs. A2-A5, G1, Q1: the immediate response of practice `i` to the actions it receives.
+/// Legitimacy is judged with the trust the practice had at the start of the month.
 #[inline]
-fn apply_actions(p: &Params, mask: u8, month: &Month, pr: &mut Practice) {
+fn apply_actions(p: &Params, mask: u8, month: &Month, pr: &mut Practices, i: usize) {
     let acc = &p.acceptability;
     let w = trust_factor(
-        pr.trust,
+        pr.trust[i],
         p.dynamics.trust_base,
         acc.trust_coupling,
         acc.enabled,
     );
+    let (mut trust, mut engagement, mut quality) = (pr.trust[i], pr.engagement[i], pr.quality[i]);
     for a in Action::ALL {
         if mask & a.bit() == 0 {
             continue;
         }
-        let k = a.index();
         if acc.enabled {
-            let s = support(pr.attitude_odds[k], w);
+            let s = support(pr.attitude_odds[a.index()][i], w);
             let (gain, coi) = if a.is_control() {
                 (month.framing_gain, month.coi)
             } else {
@@ -329,142 +426,198 @@ fn apply_actions(p: &Params, mask: u8, month: &Month, pr: &mut Practice) {
             };
             let l = legitimacy(s, gain);
             let weight = acc.intensity.get(a);
-            pr.trust += weight * trust_response(pr.trust, l, acc.trust_step, acc.asymmetry, coi);
-            pr.engagement +=
-                weight * engagement_response(pr.engagement, acc.engagement_effect.get(a));
+            trust += weight * trust_response(trust, l, acc.trust_step, acc.asymmetry, coi);
+            engagement += weight * engagement_response(engagement, acc.engagement_effect.get(a));
             if a == Action::Sanctions {
-                pr.sanction_memory += 1.0;
+                pr.sanction_memory[i] += 1.0;
             }
         }
         if p.burden.enabled {
-            pr.burden += p.burden.action_load.get(a);
+            pr.burden[i] += p.burden.action_load.get(a);
         }
         if p.quality.enabled {
-            pr.quality += quality_response(pr.quality, pr.engagement, p.quality.effect.get(a));
+            quality += quality_response(quality, engagement, p.quality.effect.get(a));
         }
-        pr.trust = pr.trust.clamp(0.0, 1.0);
-        pr.engagement = pr.engagement.clamp(0.0, 1.0);
-        pr.quality = pr.quality.clamp(0.0, 1.0);
+        trust = trust.clamp(0.0, 1.0);
+        engagement = engagement.clamp(0.0, 1.0);
+        quality = quality.clamp(0.0, 1.0);
     }
+    pr.trust[i] = trust;
+    pr.engagement[i] = engagement;
+    pr.quality[i] = quality;
 }
 
-/// Standing meeting and paperwork load of a practice (eq. G0).
-#[inline]
-fn standing_load(p: &Params, role: Role, level: CommissioningLevel) -> f32 {
-    if p.burden.enabled {
-        p.burden.level_load.get(level) + p.burden.role_load.get(role)
-    } else {
-        p.burden.reference_load
-    }
-}
-
-/// Role effects on (engagement, trust, influence) targets (ODD 7.2, eq. R1).
-#[inline]
-fn role_effect(p: &Params, pr: &Practice) -> (f32, f32, f32) {
-    if !p.roles.enabled {
-        return (0.0, 0.0, 0.0);
-    }
-    let r = pr.role();
-    (
-        p.roles.engagement.get(r),
-        p.roles.trust.get(r),
-        p.roles.influence.get(r),
-    )
-}
-
-/// Eq. D1: the trust target.
-#[inline]
-fn trust_target(p: &Params, pr: &Practice) -> f32 {
-    let scar = if p.acceptability.enabled {
-        sanction_scar(pr.sanction_memory, p.acceptability.sanction_memory_trust)
-    } else {
-        0.0
-    };
-    p.dynamics.trust_base + role_effect(p, pr).1 + pr.trust_disposition - scar
-}
-
-/// Eq. D2: the perceived-influence target.
-#[inline]
-fn influence_target(p: &Params, month: &Month, pr: &Practice) -> f32 {
-    let d = &p.dynamics;
-    month.influence_ccg
-        + role_effect(p, pr).2
-        + d.influence_from_trust * (pr.trust - d.trust_base)
-        + d.influence_from_engagement * (pr.engagement - d.engagement_base)
-}
-
-/// Eq. D3: the engagement target.
-#[inline]
-fn engagement_target(p: &Params, month: &Month, pr: &Practice) -> f32 {
-    let d = &p.dynamics;
-    let burden = if p.burden.enabled {
-        p.burden.engagement_effect * (pr.burden - p.burden.reference_load)
-    } else {
-        0.0
-    };
-    month.engagement_ccg
-        + role_effect(p, pr).0
-        + pr.engagement_disposition
-        + d.engagement_from_trust * (pr.trust - d.trust_base)
-        + d.engagement_from_influence * (pr.influence - d.influence_base)
-        - burden
-}
-
-/// Eqs. D4-D7, G2, Q2: one month of partial adjustment toward the targets, peer influence within
-/// the locality (`loc` = locality mean engagement and trust at the start of the month), and noise.
-#[inline]
-fn step(p: &Params, month: &Month, loc: [f32; 3], pr: &mut Practice, rng: &mut ModelRng) {
-    let d = &p.dynamics;
-    let peer = if p.peers.enabled { p.peers.rate } else { 0.0 };
-    // Uniform shocks with standard deviation noise_sd: sqrt(3) * noise_sd * (2u - 1).
-    const SQRT3: f32 = 1.732_050_8;
-    let shock = d.noise_sd * SQRT3;
-    let (u1, u2) = halves(rng);
-
-    if p.acceptability.enabled {
-        pr.sanction_memory *= 1.0 - p.acceptability.sanction_memory_decay;
-    }
-    if p.burden.enabled {
-        pr.burden += p.burden.rate * (standing_load(p, pr.role(), month.level) - pr.burden);
-    }
-    let t_star = trust_target(p, pr);
-    pr.trust +=
-        d.trust_rate * (t_star - pr.trust) + peer * (loc[1] - pr.trust) + shock * (2.0 * u1 - 1.0);
-    pr.trust = pr.trust.clamp(0.0, 1.0);
-    let f_star = influence_target(p, month, pr);
-    pr.influence = (pr.influence + d.influence_rate * (f_star - pr.influence)).clamp(0.0, 1.0);
-    let e_star = engagement_target(p, month, pr);
-    pr.engagement += d.engagement_rate * (e_star - pr.engagement)
-        + peer * (loc[0] - pr.engagement)
-        + shock * (2.0 * u2 - 1.0);
-    pr.engagement = pr.engagement.clamp(0.0, 1.0);
-    if p.quality.enabled {
-        pr.quality =
-            (pr.quality + p.quality.reversion * (pr.own_quality - pr.quality)).clamp(0.0, 1.0);
-    }
-}
-
-/// Survey cut points, exponentiated once per run (eqs. S1, S3).
-struct SurveyCuts {
+/// Parameters of the adjustment and survey phases, with switched-off mechanisms folded in as
+/// zero effects so the loops need no branches.
+struct Constants {
+    trust_base: f32,
+    engagement_base: f32,
+    influence_base: f32,
+    trust_rate: f32,
+    engagement_rate: f32,
+    influence_rate: f32,
+    engagement_from_trust: f32,
+    engagement_from_influence: f32,
+    influence_from_trust: f32,
+    influence_from_engagement: f32,
+    /// sqrt(3) * noise_sd: a uniform shock on [-1, 1) times this has sd noise_sd.
+    shock: f32,
+    peer_rate: f32,
+    memory_keep: f32,
+    scar: f32,
+    burden_rate: f32,
+    burden_engagement: f32,
+    reference_load: f32,
+    quality_rate: f32,
+    trust_coupling: f32,
     exp_engaged: f32,
     exp_highly: f32,
     exp_positive: f32,
     exp_negative: f32,
+    view_trust: f32,
+    view_influence: f32,
+    view_engagement: f32,
+    burden_positive_base: f32,
+    burden_positive_slope: f32,
 }
 
-impl SurveyCuts {
-    fn new(p: &Params) -> Self {
-        SurveyCuts {
-            exp_engaged: exp(p.survey.engaged_cut),
-            exp_highly: exp(p.survey.highly_engaged_cut),
-            exp_positive: exp(p.survey.positive_cut),
-            exp_negative: exp(-p.survey.negative_cut),
+impl Constants {
+    fn new(p: &Params) -> Constants {
+        let d = &p.dynamics;
+        let acc = &p.acceptability;
+        let s = &p.survey;
+        Constants {
+            trust_base: d.trust_base,
+            engagement_base: d.engagement_base,
+            influence_base: d.influence_base,
+            trust_rate: d.trust_rate,
+            engagement_rate: d.engagement_rate,
+            influence_rate: d.influence_rate,
+            engagement_from_trust: d.engagement_from_trust,
+            engagement_from_influence: d.engagement_from_influence,
+            influence_from_trust: d.influence_from_trust,
+            influence_from_engagement: d.influence_from_engagement,
+            shock: 1.732_050_8 * d.noise_sd,
+            peer_rate: if p.peers.enabled { p.peers.rate } else { 0.0 },
+            memory_keep: if acc.enabled {
+                1.0 - acc.sanction_memory_decay
+            } else {
+                1.0
+            },
+            scar: if acc.enabled {
+                acc.sanction_memory_trust
+            } else {
+                0.0
+            },
+            burden_rate: if p.burden.enabled { p.burden.rate } else { 0.0 },
+            burden_engagement: if p.burden.enabled {
+                p.burden.engagement_effect
+            } else {
+                0.0
+            },
+            reference_load: p.burden.reference_load,
+            quality_rate: if p.quality.enabled {
+                p.quality.reversion
+            } else {
+                0.0
+            },
+            trust_coupling: if acc.enabled { acc.trust_coupling } else { 0.0 },
+            exp_engaged: exp(s.engaged_cut),
+            exp_highly: exp(s.highly_engaged_cut),
+            exp_positive: exp(s.positive_cut),
+            exp_negative: exp(-s.negative_cut),
+            view_trust: s.view_trust,
+            view_influence: s.view_influence,
+            view_engagement: s.view_engagement,
+            burden_positive_base: p.burden.positive_base,
+            burden_positive_slope: p.burden.positive_slope,
         }
     }
 }
 
-/// One month's survey answers and state sums of one CCG, kept in registers while the practices
-/// are visited and added to the month's [`Tally`] once.
+/// The month's CCG-wide terms of the adjustment phase.
+struct MonthConstants {
+    influence_ccg: f32,
+    engagement_ccg: f32,
+    level_load: f32,
+}
+
+impl MonthConstants {
+    fn new(p: &Params, month: &Month) -> MonthConstants {
+        MonthConstants {
+            influence_ccg: month.influence_ccg,
+            engagement_ccg: month.engagement_ccg,
+            level_load: if p.burden.enabled {
+                p.burden.level_load.get(month.level)
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+/// Eqs. A5, G2, D4-D7, Q2: one month of partial adjustment toward the targets, peer influence
+/// toward the practice's locality means, and noise. Branch-free straight-line arithmetic over
+/// columns cut to one length, so the compiler vectorises it.
+#[inline]
+fn adjust(c: &Constants, m: &MonthConstants, pr: &mut Practices, draws: &Draws, peers: &Peers) {
+    let len = pr.len();
+    let memory = &mut pr.sanction_memory[..len];
+    let burden = &mut pr.burden[..len];
+    let trust = &mut pr.trust[..len];
+    let influence = &mut pr.influence[..len];
+    let engagement = &mut pr.engagement[..len];
+    let quality = &mut pr.quality[..len];
+    let own_quality = &pr.own_quality[..len];
+    let trust_anchor = &pr.trust_anchor[..len];
+    let engagement_anchor = &pr.engagement_anchor[..len];
+    let influence_anchor = &pr.influence_anchor[..len];
+    let load_anchor = &pr.load_anchor[..len];
+    let shock_t = &draws.shock_trust[..len];
+    let shock_e = &draws.shock_engagement[..len];
+    let mean_e = &peers.engagement[..len];
+    let mean_t = &peers.trust[..len];
+    for i in 0..len {
+        // A5: sanctions are slowly forgotten; G2: load relaxes to the standing load.
+        let mem = memory[i] * c.memory_keep;
+        memory[i] = mem;
+        let b = burden[i] + c.burden_rate * (m.level_load + load_anchor[i] - burden[i]);
+        burden[i] = b;
+        // D1, D4: trust toward its target (lowered by the sanction scar), toward the locality.
+        let t_star = trust_anchor[i] - sanction_scar(mem, c.scar);
+        let t0 = trust[i];
+        let t = (t0
+            + c.trust_rate * (t_star - t0)
+            + c.peer_rate * (mean_t[i] - t0)
+            + c.shock * shock_t[i])
+            .clamp(0.0, 1.0);
+        trust[i] = t;
+        // D2, D5: influence toward its target.
+        let e0 = engagement[i];
+        let f0 = influence[i];
+        let f_star = m.influence_ccg
+            + influence_anchor[i]
+            + c.influence_from_trust * (t - c.trust_base)
+            + c.influence_from_engagement * (e0 - c.engagement_base);
+        let f = (f0 + c.influence_rate * (f_star - f0)).clamp(0.0, 1.0);
+        influence[i] = f;
+        // D3, D6: engagement toward its target, toward the locality.
+        let e_star = m.engagement_ccg
+            + engagement_anchor[i]
+            + c.engagement_from_trust * (t - c.trust_base)
+            + c.engagement_from_influence * (f - c.influence_base)
+            - c.burden_engagement * (b - c.reference_load);
+        engagement[i] = (e0
+            + c.engagement_rate * (e_star - e0)
+            + c.peer_rate * (mean_e[i] - e0)
+            + c.shock * shock_e[i])
+            .clamp(0.0, 1.0);
+        // Q2: quality drifts back to the practice's own level.
+        quality[i] = (quality[i] + c.quality_rate * (own_quality[i] - quality[i])).clamp(0.0, 1.0);
+    }
+}
+
+/// One month's survey answers of one CCG.
 #[derive(Debug, Default)]
 struct Counts {
     practices: u32,
@@ -482,17 +635,11 @@ struct Counts {
     neutral_no_role: u32,
     support: [u32; 4],
     burden_positive: u32,
-    engagement: f64,
-    engagement_sq: f64,
-    trust: f64,
-    trust_sq: f64,
-    influence_sum: f64,
-    quality: f64,
-    burden: f64,
 }
 
 impl Counts {
-    fn add_to(&self, t: &mut Tally, control: f32) {
+    /// Add the counts and the month's state sums of `pr` to the tally.
+    fn add_to(&self, t: &mut Tally, pr: &Practices, control: f32) {
         let n = self.practices as f64;
         t[ix::PRACTICES] += n;
         t[ix::GOVERNING_BODY] += self.governing_body as f64;
@@ -507,84 +654,153 @@ impl Counts {
         t[ix::POSITIVE_GOVERNING_BODY] += self.positive_governing_body as f64;
         t[ix::POSITIVE_NO_ROLE] += self.positive_no_role as f64;
         t[ix::NEUTRAL_NO_ROLE] += self.neutral_no_role as f64;
-        for k in 0..4 {
-            t[ix::SUPPORT + k] += self.support[k] as f64;
+        for (k, s) in self.support.iter().enumerate() {
+            t[ix::SUPPORT + k] += *s as f64;
         }
         t[ix::BURDEN_POSITIVE] += self.burden_positive as f64;
-        t[ix::SUM_ENGAGEMENT] += self.engagement;
-        t[ix::SUM_SQ_ENGAGEMENT] += self.engagement_sq;
-        t[ix::SUM_TRUST] += self.trust;
-        t[ix::SUM_SQ_TRUST] += self.trust_sq;
-        t[ix::SUM_INFLUENCE] += self.influence_sum;
-        t[ix::SUM_QUALITY] += self.quality;
-        t[ix::SUM_BURDEN] += self.burden;
+        t[ix::SUM_ENGAGEMENT] += sum(&pr.engagement);
+        t[ix::SUM_SQ_ENGAGEMENT] += sum_sq(&pr.engagement);
+        t[ix::SUM_TRUST] += sum(&pr.trust);
+        t[ix::SUM_SQ_TRUST] += sum_sq(&pr.trust);
+        t[ix::SUM_INFLUENCE] += sum(&pr.influence);
+        t[ix::SUM_QUALITY] += sum(&pr.quality);
+        t[ix::SUM_BURDEN] += sum(&pr.burden);
         // Every practice of a CCG feels the same control.
         t[ix::TOP_DOWN] += control as f64 * n;
     }
 }
 
-/// Eqs. S1-S5: draw the practice's survey answers from its state and count them.
-#[inline]
-fn measure(p: &Params, cuts: &SurveyCuts, pr: &Practice, rng: &mut ModelRng, c: &mut Counts) {
-    let s = &p.survey;
-    let d = &p.dynamics;
-    let role = pr.role();
-    let gb = role == Role::GoverningBody;
-    let none = role == Role::None;
-    let formal = !none;
-    c.practices += 1;
-    c.governing_body += gb as u32;
-    c.formal += formal as u32;
-    c.no_role += none as u32;
-
-    let [u_engaged, u_influence, u_burden, _] = quarters(rng);
-    let u_support = quarters(rng);
-    let (u_view, _) = halves(rng);
-
-    let e = pr.engagement;
-    c.engaged += hit(u_engaged, answer_probability(e, cuts.exp_engaged)) as u32;
-    c.highly += hit(u_engaged, answer_probability(e, cuts.exp_highly)) as u32;
-
-    let can_influence = hit(u_influence, pr.influence);
-    c.influence += can_influence as u32;
-    c.influence_formal += (can_influence && formal) as u32;
-    c.influence_no_role += (can_influence && none) as u32;
-
-    let ownership = if p.roles.enabled {
-        p.roles.view.get(role)
-    } else {
-        0.0
-    };
-    let view = s.view_base
-        + ownership
-        + s.view_trust * (pr.trust - d.trust_base)
-        + s.view_influence * (pr.influence - d.influence_base)
-        + s.view_engagement * (e - d.engagement_base);
-    let answer = view_answer(u_view, exp(-view), cuts.exp_positive, cuts.exp_negative);
-    let positive = answer == View::Positive;
-    c.positive += positive as u32;
-    c.positive_governing_body += (positive && gb) as u32;
-    c.positive_no_role += (positive && none) as u32;
-    c.neutral_no_role += (answer == View::Neutral && none) as u32;
-
-    let acc = &p.acceptability;
-    let w = trust_factor(pr.trust, d.trust_base, acc.trust_coupling, acc.enabled);
-    for ((count, u), odds) in c.support.iter_mut().zip(u_support).zip(pr.attitude_odds) {
-        *count += hit(u, support(odds, w)) as u32;
+/// Sum in eight interleaved lanes (a fixed order, so the result is the same on every run) and
+/// combine the lanes in f64.
+fn lanes(xs: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+    let mut acc = [0.0f32; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for k in 0..8 {
+            acc[k] += f(chunk[k]);
+        }
     }
+    let mut total: f64 = acc.iter().map(|&a| a as f64).sum();
+    for &x in rest {
+        total += f(x) as f64;
+    }
+    total
+}
 
-    let b = &p.burden;
-    let burden_positive =
-        (b.positive_base - b.positive_slope * (pr.burden - b.reference_load)).clamp(0.0, 1.0);
-    c.burden_positive += hit(u_burden, burden_positive) as u32;
+fn sum(xs: &[f32]) -> f64 {
+    lanes(xs, |x| x)
+}
 
-    c.engagement += e as f64;
-    c.engagement_sq += (e * e) as f64;
-    c.trust += pr.trust as f64;
-    c.trust_sq += (pr.trust * pr.trust) as f64;
-    c.influence_sum += pr.influence as f64;
-    c.quality += pr.quality as f64;
-    c.burden += pr.burden as f64;
+fn sum_sq(xs: &[f32]) -> f64 {
+    lanes(xs, |x| x * x)
+}
+
+/// True (1) with probability `p` for a 16-bit uniform `u`.
+#[inline(always)]
+fn hit(u: u16, p: f32) -> u32 {
+    ((u as f32) < p * 65_536.0) as u32
+}
+
+/// Eqs. S1-S5: draw the survey answers of the practices in `block` from their state and count
+/// them (ODD 7.10). Written without branches and with every column cut to the block's length so
+/// the compiler can vectorise it.
+#[inline]
+fn survey(c: &Constants, pr: &Practices, draws: &Draws, out: &mut Counts) {
+    let len = pr.len();
+    let block = 0..len;
+    let role = &pr.role[block.clone()][..len];
+    let trust = &pr.trust[block.clone()][..len];
+    let influence = &pr.influence[block.clone()][..len];
+    let engagement = &pr.engagement[block.clone()][..len];
+    let burden = &pr.burden[block.clone()][..len];
+    let view_anchor = &pr.view_anchor[block.clone()][..len];
+    let o0 = &pr.attitude_odds[0][block.clone()][..len];
+    let o1 = &pr.attitude_odds[1][block.clone()][..len];
+    let o2 = &pr.attitude_odds[2][block.clone()][..len];
+    let o3 = &pr.attitude_odds[3][block.clone()][..len];
+    let [u0, u1, u2, u3, u4, u5, u6, u7] = &draws.answer;
+    let (u0, u1, u2, u3) = (
+        &u0[block.clone()][..len],
+        &u1[block.clone()][..len],
+        &u2[block.clone()][..len],
+        &u3[block.clone()][..len],
+    );
+    let (u4, u5, u6, u7) = (
+        &u4[block.clone()][..len],
+        &u5[block.clone()][..len],
+        &u6[block.clone()][..len],
+        &u7[block][..len],
+    );
+    let (mut governing_body, mut no_role) = (0u32, 0u32);
+    let (mut engaged, mut highly) = (0u32, 0u32);
+    let (mut influence_all, mut influence_no_role) = (0u32, 0u32);
+    let (mut positive, mut positive_governing_body, mut positive_no_role, mut neutral_no_role) =
+        (0u32, 0u32, 0u32, 0u32);
+    let (mut s0, mut s1, mut s2, mut s3) = (0u32, 0u32, 0u32, 0u32);
+    let mut burden_positive = 0u32;
+    for i in 0..len {
+        let gb = (role[i] == Role::GoverningBody as u8) as u32;
+        let none = (role[i] == Role::None as u8) as u32;
+        governing_body += gb;
+        no_role += none;
+
+        // S1: engagement answers share one uniform, so "highly" implies "at least somewhat".
+        let e = engagement[i];
+        engaged += hit(u0[i], answer_probability(e, c.exp_engaged));
+        highly += hit(u0[i], answer_probability(e, c.exp_highly));
+
+        // S5a: "I could influence the CCG if I wanted to".
+        let f = influence[i];
+        let yes = hit(u1[i], f);
+        influence_all += yes;
+        influence_no_role += yes * none;
+
+        // S3, S4: the view of co-commissioning by an ordered logit.
+        let t = trust[i];
+        let view = view_anchor[i]
+            + c.view_trust * (t - c.trust_base)
+            + c.view_influence * (f - c.influence_base)
+            + c.view_engagement * (e - c.engagement_base);
+        let (p_positive, p_negative) = view_tails(exp(-view), c.exp_positive, c.exp_negative);
+        let uv = u2[i] as f32 * (1.0 / 65_536.0);
+        let pos = (uv < p_positive) as u32;
+        let neg = (uv >= 1.0 - p_negative) as u32;
+        positive += pos;
+        positive_governing_body += pos * gb;
+        positive_no_role += pos * none;
+        neutral_no_role += (1 - pos) * (1 - neg) * none;
+
+        // S5b: support for each action (A1), sharing one trust factor.
+        let w = trust_factor(t, c.trust_base, c.trust_coupling, true);
+        s0 += hit(u4[i], support(o0[i], w));
+        s1 += hit(u5[i], support(o1[i], w));
+        s2 += hit(u6[i], support(o2[i], w));
+        s3 += hit(u7[i], support(o3[i], w));
+
+        // S5c: a positive impact on paperwork and meetings.
+        let p_burden = (c.burden_positive_base
+            - c.burden_positive_slope * (burden[i] - c.reference_load))
+            .clamp(0.0, 1.0);
+        burden_positive += hit(u3[i], p_burden);
+    }
+    out.practices += len as u32;
+    out.governing_body += governing_body;
+    out.formal += len as u32 - no_role;
+    out.no_role += no_role;
+    out.engaged += engaged;
+    out.highly += highly;
+    out.influence += influence_all;
+    out.influence_formal += influence_all - influence_no_role;
+    out.influence_no_role += influence_no_role;
+    out.positive += positive;
+    out.positive_governing_body += positive_governing_body;
+    out.positive_no_role += positive_no_role;
+    out.neutral_no_role += neutral_no_role;
+    for (o, s) in out.support.iter_mut().zip([s0, s1, s2, s3]) {
+        *o += s;
+    }
+    out.burden_positive += burden_positive;
 }
 
 /// A zeroed tally per tick of `scenario`.

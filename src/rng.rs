@@ -5,7 +5,7 @@
 //! The algorithm is named (xoshiro256++), so results do not change when `rand` changes its
 //! default generator, and they do not depend on which thread runs the unit.
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// The generator used everywhere in the model.
@@ -19,36 +19,15 @@ pub enum Purpose {
     Structure = 1,
     /// One CCG in one replicate: initial practice states and every draw of the run.
     Unit = 2,
-}
-
-/// Four 16-bit uniforms from one 64-bit draw. Used for Bernoulli decisions (survey answers, action
-/// draws) whose probabilities need no finer resolution than 1/65,536.
-#[inline]
-pub fn quarters(rng: &mut ModelRng) -> [u16; 4] {
-    let x = rng.next_u64();
-    [
-        x as u16,
-        (x >> 16) as u16,
-        (x >> 32) as u16,
-        (x >> 48) as u16,
-    ]
-}
-
-/// True with probability `p` (rounded to a multiple of 1/65,536) for a uniform 16-bit `u`.
-#[inline]
-pub fn hit(u: u16, p: f32) -> bool {
-    (u as f32) < p * 65_536.0
-}
-
-/// Two uniforms on [0, 1) with 24-bit resolution from one 64-bit draw.
-#[inline]
-pub fn halves(rng: &mut ModelRng) -> (f32, f32) {
-    const SCALE: f32 = 1.0 / (1u32 << 24) as f32;
-    let x = rng.next_u64();
-    (
-        (x >> 40) as f32 * SCALE,
-        ((x >> 8) & 0xFF_FFFF) as f32 * SCALE,
-    )
+    /// The seed of one point of a sweep (indices: point, 0), or of one candidate of a
+    /// calibration (indices: generation, candidate).
+    Sweep = 3,
+    /// Random designs: Latin hypercube strata and Morris trajectories.
+    Design = 4,
+    /// Bootstrap resampling of sensitivity estimates.
+    Bootstrap = 5,
+    /// Proposals of an ABC-SMC calibration (indices: generation, candidate).
+    Calibration = 6,
 }
 
 /// SplitMix64 finaliser: a bijective mix of 64 bits (Steele, Lea and Flood 2014).
@@ -89,25 +68,6 @@ mod tests {
             derive_seed(1, Purpose::Unit, 1, 2),
             derive_seed(1, Purpose::Unit, 2, 1)
         );
-    }
-
-    #[test]
-    fn hits_have_the_right_frequency() {
-        let mut rng = stream(5, Purpose::Unit, 0, 0);
-        let n = 200_000;
-        let mut count = [0u32; 3];
-        for _ in 0..n / 4 {
-            for u in quarters(&mut rng) {
-                count[0] += hit(u, 0.0) as u32;
-                count[1] += hit(u, 0.3) as u32;
-                count[2] += hit(u, 1.0) as u32;
-            }
-        }
-        assert_eq!(count[0], 0);
-        assert_eq!(count[2], n);
-        assert!((count[1] as f64 / n as f64 - 0.3).abs() < 0.005);
-        let (a, b) = halves(&mut rng);
-        assert!((0.0..1.0).contains(&a) && (0.0..1.0).contains(&b) && a != b);
     }
 
     #[test]

@@ -9,7 +9,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::params::Checker;
 use super::{Action, CommissioningLevel};
-use crate::rng::{ModelRng, hit, quarters};
+use rand::RngExt;
+
+use crate::rng::ModelRng;
 
 /// Which members an action is aimed at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -216,31 +218,78 @@ impl Policy {
     }
 }
 
-/// The actions a practice receives this month from the mix and targeting (ODD 7.11, eq. P1):
-/// each eligible action independently with probability `rate`. `any_rate` says whether any plan
-/// has a positive rate; when none has, no random number is drawn.
-#[inline]
-pub fn mix_actions(
-    plans: &[ActionPlan; 4],
-    any_rate: bool,
-    underperforming: bool,
-    rng: &mut ModelRng,
-) -> u8 {
-    if !any_rate {
-        return 0;
-    }
-    let u = quarters(rng);
-    let mut mask = 0u8;
-    for (k, plan) in plans.iter().enumerate() {
-        let eligible = match plan.target {
-            Target::All => true,
-            Target::Underperformers => underperforming,
+/// The fixed mix and targeting for one month (ODD 7.11, eq. P1): each eligible practice receives
+/// each action independently with probability `rate`.
+///
+/// Rather than one uniform per practice and action, the dispenser draws, for each action, the
+/// number of eligible practices until the next recipient, a geometric variable with parameter
+/// `rate`. A run of independent Bernoulli(`rate`) trials has exactly this distribution, and it
+/// costs one draw per recipient instead of one per practice.
+#[derive(Debug, Clone)]
+pub struct Dispenser {
+    plans: [ActionPlan; 4],
+    /// Eligible practices still to pass, this one included, until the next recipient; 0: never.
+    countdown: [u64; 4],
+    /// ln(1 - rate), for the geometric draws.
+    log_miss: [f64; 4],
+}
+
+impl Dispenser {
+    /// A dispenser for a month in which `plans` are in force.
+    pub fn new(plans: &[ActionPlan; 4], rng: &mut ModelRng) -> Dispenser {
+        let log_miss = plans.map(|p| (1.0 - p.rate as f64).ln());
+        let mut d = Dispenser {
+            plans: *plans,
+            countdown: [0; 4],
+            log_miss,
         };
-        if eligible && hit(u[k], plan.rate) {
-            mask |= 1 << k;
+        for k in 0..4 {
+            d.countdown[k] = d.gap(k, rng);
+        }
+        d
+    }
+
+    /// Draw the position of the next recipient of action `k` among eligible practices.
+    fn gap(&self, k: usize, rng: &mut ModelRng) -> u64 {
+        let rate = self.plans[k].rate;
+        if rate <= 0.0 {
+            return 0;
+        }
+        if rate >= 1.0 {
+            return 1;
+        }
+        // Inversion: G = 1 + floor(ln U / ln(1 - rate)), U uniform on (0, 1].
+        let u = 1.0 - rng.random::<f64>();
+        let g = 1.0 + (u.ln() / self.log_miss[k]).floor();
+        if g >= u64::MAX as f64 {
+            u64::MAX
+        } else {
+            g as u64
         }
     }
-    mask
+
+    /// The actions the next practice in order receives.
+    #[inline]
+    pub fn next(&mut self, underperforming: bool, rng: &mut ModelRng) -> u8 {
+        let mut mask = 0u8;
+        for k in 0..4 {
+            if self.countdown[k] == 0 {
+                continue;
+            }
+            let eligible = match self.plans[k].target {
+                Target::All => true,
+                Target::Underperformers => underperforming,
+            };
+            if eligible {
+                self.countdown[k] -= 1;
+                if self.countdown[k] == 0 {
+                    mask |= 1 << k;
+                    self.countdown[k] = self.gap(k, rng);
+                }
+            }
+        }
+        mask
+    }
 }
 
 /// One review of a practice on the escalation ladder; returns the action delivered, if any
@@ -365,28 +414,50 @@ mod tests {
             rate: 0.3,
             ..ActionPlan::default()
         };
+        plans[Action::DataReview.index()] = ActionPlan {
+            rate: 0.02,
+            ..ActionPlan::default()
+        };
         plans[Action::Sanctions.index()] = ActionPlan {
             rate: 1.0,
             target: Target::Underperformers,
             ..ActionPlan::default()
         };
         let mut rng = stream(1, Purpose::Unit, 0, 0);
-        let n = 100_000;
-        let mut training = 0;
+        let n = 200_000;
+        let (mut training, mut review, mut both) = (0u32, 0u32, 0u32);
+        let mut dispenser = Dispenser::new(&plans, &mut rng);
         for _ in 0..n {
-            let m = mix_actions(&plans, true, false, &mut rng);
+            let m = dispenser.next(false, &mut rng);
             assert_eq!(
                 m & Action::Sanctions.bit(),
                 0,
                 "sanctions only for underperformers"
             );
-            training += (m & Action::Training.bit() != 0) as u32;
+            let t = m & Action::Training.bit() != 0;
+            let r = m & Action::DataReview.bit() != 0;
+            training += t as u32;
+            review += r as u32;
+            both += (t && r) as u32;
         }
-        let share = training as f64 / n as f64;
-        assert!((share - 0.3).abs() < 0.01, "training share {share}");
-        assert_ne!(
-            mix_actions(&plans, true, true, &mut rng) & Action::Sanctions.bit(),
-            0
+        let share = |k: u32| k as f64 / n as f64;
+        assert!(
+            (share(training) - 0.3).abs() < 0.005,
+            "training share {}",
+            share(training)
         );
+        assert!(
+            (share(review) - 0.02).abs() < 0.002,
+            "review share {}",
+            share(review)
+        );
+        // Independent actions: P(both) = 0.3 * 0.02.
+        assert!((share(both) - 0.006).abs() < 0.001, "both {}", share(both));
+        // Every underperformer is sanctioned at rate 1; a zero rate never fires.
+        for _ in 0..10 {
+            let m = dispenser.next(true, &mut rng);
+            assert_ne!(m & Action::Sanctions.bit(), 0);
+            assert_eq!(m & Action::Targets.bit(), 0);
+        }
     }
 }

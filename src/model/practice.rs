@@ -1,58 +1,78 @@
-//! The practice agent: one compact row of state per member practice (ODD 2).
+//! The practice agents of one CCG (ODD 2), stored column by column: one vector per state
+//! variable, so the monthly update streams through contiguous memory and the compiler can process
+//! several practices per instruction.
 
-use super::Role;
 use super::policy::LadderState;
 
-/// State of one member practice. All levels are on [0, 1] except attitudes (odds), burden
-/// (load units, 1 = a heavy standing load) and sanction memory (decaying count of sanctions).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Practice {
+/// The member practices of one CCG in one replicate. Index `i` in every column is practice `i`.
+/// Levels are on [0, 1]; burden is in load units (1 = a heavy standing load); sanction memory is a
+/// decaying count of sanctions received.
+#[derive(Debug, Default, Clone)]
+pub struct Practices {
     /// Engagement with the work of the CCG.
-    pub engagement: f32,
+    pub engagement: Vec<f32>,
     /// Trust in the CCG.
-    pub trust: f32,
+    pub trust: Vec<f32>,
     /// Perceived influence over the CCG's decisions.
-    pub influence: f32,
+    pub influence: Vec<f32>,
     /// Quality of care: share of quality indicators achieved.
-    pub quality: f32,
-    /// The quality level the practice drifts back to without CCG action.
-    pub own_quality: f32,
+    pub quality: Vec<f32>,
     /// Meeting and paperwork load.
-    pub burden: f32,
+    pub burden: Vec<f32>,
     /// Decaying memory of sanctions received.
-    pub sanction_memory: f32,
-    /// Lasting individual offset of the engagement target.
-    pub engagement_disposition: f32,
-    /// Lasting individual offset of the trust target.
-    pub trust_disposition: f32,
-    /// Predisposition towards each action, as odds `e^a` of the logit-scale attitude `a` (eq. A1),
-    /// indexed by `Action::index`.
-    pub attitude_odds: [f32; 4],
-    /// Locality (peer group) within the CCG.
-    pub locality: u16,
-    /// Role in the CCG, as `Role as u8`.
-    pub role: u8,
+    pub sanction_memory: Vec<f32>,
     /// Position on the escalation ladder.
-    pub ladder: LadderState,
+    pub ladder: Vec<LadderState>,
+    /// Role in the CCG, as `Role as u8`.
+    pub role: Vec<u8>,
+    /// The quality level the practice drifts back to without CCG action.
+    pub own_quality: Vec<f32>,
+    /// Attitude to each action as odds `e^a` of the logit-scale attitude `a` (eq. A1), one column
+    /// per action in `Action::index` order.
+    pub attitude_odds: [Vec<f32>; 4],
+    /// The fixed part of the trust target: base + role effect + disposition (eq. D1).
+    pub trust_anchor: Vec<f32>,
+    /// The fixed part of the engagement target: role effect + disposition (eq. D3).
+    pub engagement_anchor: Vec<f32>,
+    /// The role effect on the influence target (eq. D2).
+    pub influence_anchor: Vec<f32>,
+    /// The role's extra standing load (eq. G0).
+    pub load_anchor: Vec<f32>,
+    /// The fixed part of the view of co-commissioning: base + ownership (eq. S4).
+    pub view_anchor: Vec<f32>,
 }
 
-impl Practice {
-    pub fn role(&self) -> Role {
-        Role::from_index(self.role)
+impl Practices {
+    pub fn len(&self) -> usize {
+        self.trust.len()
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    pub fn is_empty(&self) -> bool {
+        self.trust.is_empty()
+    }
 
-    #[test]
-    fn a_practice_row_stays_compact() {
-        // The tick loop streams over rows; keep a row within one cache line.
-        assert!(
-            std::mem::size_of::<Practice>() <= 64,
-            "{}",
-            std::mem::size_of::<Practice>()
-        );
+    /// Empty every column, keeping the allocations.
+    pub fn clear(&mut self) {
+        for c in [
+            &mut self.engagement,
+            &mut self.trust,
+            &mut self.influence,
+            &mut self.quality,
+            &mut self.burden,
+            &mut self.sanction_memory,
+            &mut self.own_quality,
+            &mut self.trust_anchor,
+            &mut self.engagement_anchor,
+            &mut self.influence_anchor,
+            &mut self.load_anchor,
+            &mut self.view_anchor,
+        ] {
+            c.clear();
+        }
+        for c in &mut self.attitude_odds {
+            c.clear();
+        }
+        self.ladder.clear();
+        self.role.clear();
     }
 }

@@ -15,10 +15,8 @@ pub fn exp(x: f32) -> f32 {
     let t = x * LOG2E;
     // Round to nearest without calling libm: truncate t + 0.5 and correct negative values.
     let shifted = t + 0.5;
-    let mut n = shifted as i32;
-    if (n as f32) > shifted {
-        n -= 1;
-    }
+    let truncated = shifted as i32;
+    let n = truncated - ((truncated as f32) > shifted) as i32;
     let y = (x - n as f32 * LN2_HI) - n as f32 * LN2_LO; // |y| <= ln(2)/2
     let p = 1.0
         + y * (1.0
@@ -116,16 +114,22 @@ pub enum View {
     Negative,
 }
 
-/// Eq. S3: the answer to "how do you feel about co-commissioning?" by an ordered logit with two
-/// cut points: with logistic noise e, positive when `view + e > positive_cut` (probability
-/// `logistic(view - positive_cut)`), negative when `view + e < negative_cut` (probability
-/// `logistic(negative_cut - view)`), neutral otherwise. The noise is drawn by inversion from one
-/// uniform `u` in [0, 1): `e = logit(1 - u)`, so `u < P(positive)` and `u >= 1 - P(negative)` pick
-/// the two tails. `z = e^-view`, `exp_pos = e^positive_cut`, `exp_neg = e^-negative_cut`.
+/// Eq. S3: the probabilities of the two tails of the ordered logit for the view of
+/// co-commissioning: positive when `view + e > positive_cut`, probability
+/// `logistic(view - positive_cut)`; negative when `view + e < negative_cut`, probability
+/// `logistic(negative_cut - view)`; e standard logistic noise. Written with `z = e^-view`,
+/// `exp_pos = e^positive_cut` and `exp_neg = e^-negative_cut`.
+#[inline]
+pub fn view_tails(z: f32, exp_pos: f32, exp_neg: f32) -> (f32, f32) {
+    (1.0 / (1.0 + exp_pos * z), z / (z + exp_neg))
+}
+
+/// Eq. S3: the answer to "how do you feel about co-commissioning?" for a uniform `u` in [0, 1):
+/// the noise is drawn by inversion, so `u < P(positive)` and `u >= 1 - P(negative)` pick the
+/// tails.
 #[inline]
 pub fn view_answer(u: f32, z: f32, exp_pos: f32, exp_neg: f32) -> View {
-    let p_pos = 1.0 / (1.0 + exp_pos * z);
-    let p_neg = z / (z + exp_neg);
+    let (p_pos, p_neg) = view_tails(z, exp_pos, exp_neg);
     if u < p_pos {
         View::Positive
     } else if u >= 1.0 - p_neg {
