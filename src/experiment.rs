@@ -3,6 +3,7 @@
 //! result is the same whatever the number of threads. Results leave through an observer as each
 //! replicate completes; only summary accumulators stay in memory.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
@@ -49,19 +50,61 @@ pub struct EnsembleOptions {
     pub by_ccg: bool,
 }
 
-/// How many replicates to run per batch: enough units to keep every thread busy and amortise
-/// scheduling, few enough that a batch's tallies stay small. Does not affect results.
-fn batch_replicates(population: &Population, ticks: usize, replicates: u32) -> u32 {
-    let ccgs = population.ccgs.len().max(1);
-    let by_units = 2048usize.div_ceil(ccgs);
-    let bytes_per_replicate = ccgs * ticks * std::mem::size_of::<Tally>();
+/// Practices per task: CCGs are grouped into consecutive chunks of at least this many practices,
+/// so a task is large enough that scheduling costs are negligible (one month of a 33-practice CCG
+/// is far too small a task). The chunks depend only on the population, never on the threads.
+const CHUNK_PRACTICES: u64 = 2048;
+
+/// Consecutive ranges of CCG indices, each with at least [`CHUNK_PRACTICES`] practices (but the
+/// last).
+pub fn ccg_chunks(population: &Population) -> Vec<Range<usize>> {
+    let mut chunks = Vec::new();
+    let (mut start, mut practices) = (0, 0u64);
+    for (i, ccg) in population.ccgs.iter().enumerate() {
+        practices += ccg.practices as u64;
+        if practices >= CHUNK_PRACTICES {
+            chunks.push(start..i + 1);
+            start = i + 1;
+            practices = 0;
+        }
+    }
+    if start < population.ccgs.len() {
+        chunks.push(start..population.ccgs.len());
+    }
+    chunks
+}
+
+/// How many replicates to run per batch: enough tasks to keep every thread busy, few enough
+/// that a batch's tallies stay small. Does not affect results.
+fn batch_replicates(
+    chunks: usize,
+    ccgs: usize,
+    ticks: usize,
+    by_ccg: bool,
+    replicates: u32,
+) -> u32 {
+    let by_tasks = 64usize.div_ceil(chunks.max(1));
+    let per_replicate = if by_ccg { ccgs + chunks } else { chunks };
+    let bytes_per_replicate = per_replicate * ticks * std::mem::size_of::<Tally>();
     let by_memory = ((256usize << 20) / bytes_per_replicate.max(1)).max(1);
-    by_units.min(by_memory).clamp(1, replicates.max(1) as usize) as u32
+    by_tasks.min(by_memory).clamp(1, replicates.max(1) as usize) as u32
+}
+
+/// What one task (a chunk of CCGs in one replicate) hands back.
+struct ChunkResult {
+    /// The chunk's tallies summed over its CCGs in index order, one per tick.
+    total: Vec<Tally>,
+    /// Each CCG's tallies (`ticks` per CCG, CCGs in order), when per-CCG results are kept.
+    per_ccg: Vec<Tally>,
 }
 
 /// Run `options.replicates` replicates of `scenario` on `population`, in parallel on the current
 /// rayon pool. `on_replicate(r, tallies)` receives each replicate's population-level tallies (one
 /// per tick) in replicate order. Returns [`Interrupted`] (wrapped) if `cancel` is set.
+///
+/// The work is split into tasks of (replicate, chunk of CCGs); inside a task each CCG runs on its
+/// own RNG stream (`engine::simulate_ccg`), and all sums are taken in a fixed order (CCGs within
+/// a chunk, then chunks, then replicates), so the result is the same whatever the thread count.
 pub fn run_ensemble(
     scenario: &Scenario,
     population: &Population,
@@ -80,35 +123,68 @@ pub fn run_ensemble(
             .by_ccg
             .then(|| vec![Welford::default(); ccgs * ticks * m]),
     };
-    let batch = batch_replicates(population, ticks, options.replicates);
+    let chunks = ccg_chunks(population);
+    let batch = batch_replicates(
+        chunks.len(),
+        ccgs,
+        ticks,
+        options.by_ccg,
+        options.replicates,
+    );
     let mut first = 0u32;
     while first < options.replicates {
         if cancel.load(Ordering::Relaxed) {
             return Err(Interrupted.into());
         }
         let reps = batch.min(options.replicates - first);
-        let units = reps as usize * ccgs;
-        let results: Vec<Vec<Tally>> = (0..units)
+        let tasks = reps as usize * chunks.len();
+        let results: Vec<ChunkResult> = (0..tasks)
             .into_par_iter()
-            .map_init(Workspace::default, |ws, u| {
-                let (r, c) = (first + (u / ccgs) as u32, u % ccgs);
-                let mut out = empty_tallies(scenario);
-                if !cancel.load(Ordering::Relaxed) {
-                    simulate_ccg(scenario, &env, &population.ccgs[c], r, ws, &mut out);
-                }
-                out
-            })
+            .map_init(
+                || (Workspace::default(), empty_tallies(scenario)),
+                |(ws, scratch), u| {
+                    let r = first + (u / chunks.len()) as u32;
+                    let chunk = chunks[u % chunks.len()].clone();
+                    let mut result = ChunkResult {
+                        total: empty_tallies(scenario),
+                        per_ccg: Vec::with_capacity(if options.by_ccg {
+                            chunk.len() * ticks
+                        } else {
+                            0
+                        }),
+                    };
+                    if cancel.load(Ordering::Relaxed) {
+                        return result;
+                    }
+                    for ccg in &population.ccgs[chunk] {
+                        scratch.iter_mut().for_each(|t| t.fill(0.0));
+                        simulate_ccg(scenario, &env, ccg, r, ws, scratch);
+                        for (total, t) in result.total.iter_mut().zip(scratch.iter()) {
+                            add_into(total, t);
+                        }
+                        if options.by_ccg {
+                            result.per_ccg.extend_from_slice(scratch);
+                        }
+                    }
+                    result
+                },
+            )
             .collect();
         if cancel.load(Ordering::Relaxed) {
             return Err(Interrupted.into());
         }
-        for (i, per_ccg) in results.chunks(ccgs).enumerate() {
+        for (i, replicate) in results.chunks(chunks.len()).enumerate() {
             let mut total = empty_tallies(scenario);
-            for (c, tallies) in per_ccg.iter().enumerate() {
-                for (tick, t) in tallies.iter().enumerate() {
-                    add_into(&mut total[tick], t);
-                    if let Some(by) = summary.by_ccg.as_mut() {
-                        push_metrics(&mut by[(c * ticks + tick) * m..][..m], t);
+            for (chunk, result) in chunks.iter().zip(replicate) {
+                for (sum, t) in total.iter_mut().zip(&result.total) {
+                    add_into(sum, t);
+                }
+                if let Some(by) = summary.by_ccg.as_mut() {
+                    for (offset, tallies) in result.per_ccg.chunks(ticks).enumerate() {
+                        let c = chunk.start + offset;
+                        for (tick, t) in tallies.iter().enumerate() {
+                            push_metrics(&mut by[(c * ticks + tick) * m..][..m], t);
+                        }
                     }
                 }
             }
@@ -170,6 +246,24 @@ mod tests {
         assert_eq!(a.0, b.0);
         assert_eq!(a.1, b.1);
         assert_eq!(a.2, b.2);
+    }
+
+    #[test]
+    fn chunks_cover_every_ccg_once_in_order() {
+        let s = Scenario::parse("[population]\nccgs = 300\n", Path::new("t.toml")).unwrap();
+        let pop = Population::build(&s);
+        let chunks = ccg_chunks(&pop);
+        assert!(chunks.len() > 1);
+        assert_eq!(chunks[0].start, 0);
+        assert_eq!(chunks.last().unwrap().end, 300);
+        for w in chunks.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+            let practices: u64 = pop.ccgs[w[0].clone()]
+                .iter()
+                .map(|c| c.practices as u64)
+                .sum();
+            assert!(practices >= CHUNK_PRACTICES);
+        }
     }
 
     #[test]
