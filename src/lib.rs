@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! scenario file --parse/validate--> Scenario --build--> Population --> engine (one CCG, one
-//! replicate, one RNG stream) --> experiment (ensembles in parallel) --> output (CSV, manifest)
+//! replicate, one RNG stream) --> experiment (ensembles in parallel; sweeps, sensitivity and
+//! calibration in `sweep`) --> output (CSV, manifest)
 //! ```
 //!
 //! The model itself is documented equation by equation in `docs/ODD.md`.
@@ -21,3 +22,4 @@ pub mod population;
 pub mod rng;
 pub mod scenario;
 pub mod stats;
+pub mod sweep;

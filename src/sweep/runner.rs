@@ -1,0 +1,756 @@
+//! Running a sweep: every (point, replicate, CCG) of a chunk of points is one indexed unit on the
+//! rayon pool; units are reduced in index order and each finished chunk's rows are appended, in
+//! point order, to journals in the output folder and made durable before the folder's state file
+//! records them. A resumed sweep truncates the journals to what the state file vouches for and
+//! carries on; when every point is done, the journals are copied under their headers into the final
+//! files, which are renamed into place. Nothing depends on the thread count, the chunking, the
+//! shard or on how often the sweep was interrupted, so the final files are the same bytes.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use toml::Value;
+
+use super::design::Design;
+use super::error::SweepError;
+use super::spec::{At, Base, Domain, PointModel, Sweep, located, read};
+use crate::engine::{Workspace, simulate_ccg};
+use crate::experiment::Interrupted;
+use crate::metrics::{METRICS, TALLY_LEN, Tally, add_into};
+use crate::output::{OutputExists, PendingFile, number};
+use crate::population::Population;
+use crate::rng::{Purpose, stream};
+use crate::stats::Welford;
+
+/// The folder's progress, rewritten atomically after each chunk.
+pub const STATE_FILE: &str = ".sweep-state.json";
+/// Rows of finished points, appended in point order.
+pub const RESULTS_JOURNAL: &str = ".results.journal";
+pub const SUMMARY_JOURNAL: &str = ".summary.journal";
+/// The files of a finished sweep folder.
+pub const FILES: [&str; 4] = ["points.csv", "results.csv", "summary.csv", "manifest.json"];
+pub const SUMMARY_HEADER: [&str; 7] = ["point", "metric", "mean", "sd", "ci_low", "ci_high", "n"];
+
+/// Run one 1/N of the points: point p belongs to shard (p mod N) + 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// 1-based.
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parse `K/N`.
+    pub fn parse(s: &str) -> Option<Shard> {
+        let (k, n) = s.split_once('/')?;
+        let (index, count) = (k.trim().parse().ok()?, n.trim().parse().ok()?);
+        (count >= 1 && (1..=count).contains(&index)).then_some(Shard { index, count })
+    }
+
+    pub fn owns(&self, point: usize) -> bool {
+        point % self.count as usize == (self.index - 1) as usize
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// How a varied parameter is recorded in the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestParameter {
+    pub path: String,
+    pub column: String,
+    /// `[low, high]` of a range.
+    pub range: Option<[f64; 2]>,
+    pub distribution: Option<String>,
+    /// Listed values, as written in points.csv.
+    pub values: Option<Vec<String>>,
+    pub integer: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestOutput {
+    pub name: String,
+    pub metric: String,
+    /// "final", "tick N" or "mean of ticks A-B".
+    pub at: String,
+}
+
+/// `manifest.json` of a sweep folder. It holds no times or thread counts, so that a resumed,
+/// sharded-and-merged or differently threaded sweep gives the same bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepManifest {
+    pub ccgsim_version: String,
+    pub sweep: String,
+    pub description: String,
+    /// The sweep file's name.
+    pub sweep_file: String,
+    /// SHA-256 of the sweep file and the base scenario file together.
+    pub sweep_sha256: String,
+    /// The base scenario's file name, or `model:NAME` for a built-in test model.
+    pub base: String,
+    pub base_sha256: Option<String>,
+    pub design: Design,
+    pub seed: u64,
+    pub replicates: u32,
+    /// Points in the whole design.
+    pub points: usize,
+    /// The shard this folder holds, if not the whole design.
+    pub shard: Option<Shard>,
+    /// Points in this folder.
+    pub shard_points: usize,
+    pub parameters: Vec<ManifestParameter>,
+    pub outputs: Vec<ManifestOutput>,
+    pub files: Vec<String>,
+}
+
+impl SweepManifest {
+    pub fn new(sweep: &Sweep, shard: Option<Shard>, shard_points: usize) -> SweepManifest {
+        let (base, base_sha256) = match &sweep.base {
+            Base::Scenario(b) => (file_name(&b.path), Some(b.sha256.clone())),
+            Base::Builtin(m) => (format!("model:{}", m.name()), None),
+        };
+        SweepManifest {
+            ccgsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            sweep: sweep.name.clone(),
+            description: sweep.description.clone(),
+            sweep_file: file_name(&sweep.path),
+            sweep_sha256: sweep.sha256.clone(),
+            base,
+            base_sha256,
+            design: sweep.design.clone(),
+            seed: sweep.seed,
+            replicates: sweep.replicates,
+            points: sweep.point_count(),
+            shard,
+            shard_points,
+            parameters: sweep
+                .parameters
+                .iter()
+                .map(|p| {
+                    let (range, distribution, values) = match &p.domain {
+                        Domain::Range { lo, hi, log, .. } => (
+                            Some([*lo, *hi]),
+                            Some(if *log { "log_uniform" } else { "uniform" }.to_string()),
+                            None,
+                        ),
+                        Domain::Values(v) => (None, None, Some(v.iter().map(cell).collect())),
+                    };
+                    ManifestParameter {
+                        path: p.path.clone(),
+                        column: p.column(),
+                        range,
+                        distribution,
+                        values,
+                        integer: p.integer,
+                    }
+                })
+                .collect(),
+            outputs: sweep
+                .outputs
+                .iter()
+                .map(|o| ManifestOutput {
+                    name: o.name.clone(),
+                    metric: o.metric.map_or("y", |m| METRICS[m].name).to_string(),
+                    at: match o.at {
+                        At::Final => "final".to_string(),
+                        At::Tick(t) => format!("tick {t}"),
+                        At::Window(a, b) => format!("mean of ticks {a}-{b}"),
+                    },
+                })
+                .collect(),
+            files: FILES.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    pub fn read(dir: &Path) -> Result<SweepManifest, SweepError> {
+        let path = dir.join("manifest.json");
+        let text = std::fs::read_to_string(&path).map_err(|source| SweepError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|e| SweepError::Folder {
+            path,
+            message: format!("not a sweep manifest: {e}"),
+        })
+    }
+
+    pub fn write(&self, dir: &Path) -> anyhow::Result<PendingFile> {
+        let file = PendingFile::new(dir, "manifest.json")?;
+        let mut w = file.writer()?;
+        serde_json::to_writer_pretty(&mut w, self)
+            .with_context(|| format!("could not write '{}'", file.dest().display()))?;
+        w.write_all(b"\n")?;
+        w.flush()?;
+        Ok(file)
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+/// A parameter value as a CSV cell.
+pub fn cell(v: &Value) -> String {
+    match v {
+        Value::Float(x) => number(Some(*x)),
+        Value::Integer(i) => i.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Boolean(b) => b.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Progress of a sweep folder: what the journals hold for sure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct State {
+    sweep_sha256: String,
+    shard: Option<Shard>,
+    /// Points of this folder (in point order) whose rows are in the journals.
+    points_done: usize,
+    results_bytes: u64,
+    summary_bytes: u64,
+}
+
+/// Options of one sweep run.
+#[derive(Debug, Clone, Default)]
+pub struct SweepOptions {
+    pub out: PathBuf,
+    pub resume: bool,
+    pub force: bool,
+    pub shard: Option<Shard>,
+    /// Test hook: stop as if interrupted once this many points of the folder are done.
+    pub stop_after: Option<usize>,
+}
+
+/// What a sweep run did.
+#[derive(Debug, Clone, Default)]
+pub struct SweepReport {
+    /// Points in this folder.
+    pub points: usize,
+    /// Points already done when this run started (resumed).
+    pub resumed_from: usize,
+    /// Model runs (point x replicate) made by this run.
+    pub runs: u64,
+    /// The folder was already complete; nothing was run.
+    pub already_complete: bool,
+}
+
+/// Run (or resume) `sweep` into `opts.out`. `on_chunk(done, total, runs)` is called after each
+/// chunk is durable.
+pub fn run_sweep(
+    sweep: &Sweep,
+    opts: &SweepOptions,
+    cancel: &AtomicBool,
+    mut on_chunk: impl FnMut(usize, usize, u64),
+) -> anyhow::Result<SweepReport> {
+    let dir = &opts.out;
+    let total = sweep.point_count();
+    let mine: Vec<usize> = (0..total)
+        .filter(|&p| opts.shard.is_none_or(|s| s.owns(p)))
+        .collect();
+    let mut report = SweepReport {
+        points: mine.len(),
+        ..SweepReport::default()
+    };
+
+    let state = match open_folder(sweep, opts)? {
+        Folder::Complete => {
+            report.already_complete = true;
+            report.resumed_from = mine.len();
+            return Ok(report);
+        }
+        Folder::Fresh => {
+            let state = State {
+                sweep_sha256: sweep.sha256.clone(),
+                shard: opts.shard,
+                points_done: 0,
+                results_bytes: 0,
+                summary_bytes: 0,
+            };
+            for j in [RESULTS_JOURNAL, SUMMARY_JOURNAL] {
+                File::create(dir.join(j))
+                    .with_context(|| format!("could not create '{}'", dir.join(j).display()))?;
+            }
+            write_state(dir, &state)?;
+            state
+        }
+        Folder::Resume(state) => state,
+    };
+    if state.points_done > mine.len() {
+        return Err(
+            folder_error(dir, "the state file records more points than the sweep has").into(),
+        );
+    }
+    report.resumed_from = state.points_done;
+    let mut results = open_journal(dir, RESULTS_JOURNAL, state.results_bytes)?;
+    let mut summary = open_journal(dir, SUMMARY_JOURNAL, state.summary_bytes)?;
+    let mut state = state;
+
+    let units = units_per_point(sweep);
+    let chunk_points = (8192 / (units * sweep.replicates as usize).max(1)).clamp(1, 4096);
+    let unit_points = sweep.unit_points();
+    on_chunk(state.points_done, mine.len(), 0);
+    while state.points_done < mine.len() {
+        if cancel.load(Ordering::Relaxed) || opts.stop_after.is_some_and(|k| state.points_done >= k)
+        {
+            return Err(Interrupted.into());
+        }
+        let mut end = (state.points_done + chunk_points).min(mine.len());
+        if let Some(k) = opts.stop_after {
+            if k > state.points_done {
+                end = end.min(k);
+            }
+        }
+        let chunk = &mine[state.points_done..end];
+        let outputs = run_chunk(sweep, &unit_points, chunk, cancel)?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Interrupted.into());
+        }
+        let (rows, sums) = format_rows(sweep, chunk, &outputs)?;
+        append(&mut results, &rows, dir, RESULTS_JOURNAL)?;
+        append(&mut summary, &sums, dir, SUMMARY_JOURNAL)?;
+        state.results_bytes += rows.len() as u64;
+        state.summary_bytes += sums.len() as u64;
+        state.points_done = end;
+        write_state(dir, &state)?;
+        report.runs += (chunk.len() * sweep.replicates as usize) as u64;
+        on_chunk(state.points_done, mine.len(), report.runs);
+    }
+    finish(sweep, opts, &mine, &unit_points)?;
+    Ok(report)
+}
+
+enum Folder {
+    Fresh,
+    Resume(State),
+    Complete,
+}
+
+fn folder_error(dir: &Path, message: impl Into<String>) -> SweepError {
+    SweepError::Folder {
+        path: dir.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Decide, before touching anything, whether the output folder starts afresh, resumes or is
+/// already complete; refuse folders that hold other results.
+fn open_folder(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<Folder> {
+    let dir = &opts.out;
+    let ours = |name: &str| {
+        FILES.contains(&name)
+            || [
+                STATE_FILE,
+                RESULTS_JOURNAL,
+                SUMMARY_JOURNAL,
+                "sensitivity.csv",
+            ]
+            .contains(&name)
+    };
+    let entries: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let mismatch = |what: &str, recorded: &str| {
+        folder_error(
+            dir,
+            format!(
+                "holds a sweep from a different {what} (recorded {recorded}, '{}' now {}); choose another --out, or pass --force to start again",
+                sweep.path.display(),
+                sweep.sha256
+            ),
+        )
+    };
+    if opts.force {
+        for name in entries.iter().filter(|n| ours(n)) {
+            std::fs::remove_file(dir.join(name))
+                .with_context(|| format!("could not remove '{}'", dir.join(name).display()))?;
+        }
+    } else if !entries.is_empty() {
+        let state_path = dir.join(STATE_FILE);
+        if !opts.resume {
+            return Err(OutputExists(dir.clone()).into());
+        }
+        if state_path.exists() {
+            let text = std::fs::read_to_string(&state_path)
+                .with_context(|| format!("could not read '{}'", state_path.display()))?;
+            let state: State = serde_json::from_str(&text).map_err(|e| {
+                folder_error(dir, format!("unreadable state file {STATE_FILE}: {e}"))
+            })?;
+            if state.sweep_sha256 != sweep.sha256 {
+                return Err(mismatch("sweep file or base scenario", &state.sweep_sha256).into());
+            }
+            if state.shard != opts.shard {
+                return Err(folder_error(
+                    dir,
+                    format!(
+                        "holds shard {} but --shard {} was asked for",
+                        state.shard.map_or("(none)".into(), |s| s.to_string()),
+                        opts.shard.map_or("(none)".into(), |s| s.to_string())
+                    ),
+                )
+                .into());
+            }
+            return Ok(Folder::Resume(state));
+        }
+        if dir.join("manifest.json").exists() {
+            let m = SweepManifest::read(dir)?;
+            if m.sweep_sha256 != sweep.sha256 {
+                return Err(mismatch("sweep file or base scenario", &m.sweep_sha256).into());
+            }
+            if m.shard != opts.shard {
+                return Err(folder_error(dir, "holds another shard of the sweep").into());
+            }
+            return Ok(Folder::Complete);
+        }
+        if entries.iter().any(|n| !ours(n)) {
+            return Err(folder_error(
+                dir,
+                "is not a sweep folder (no state file or manifest); choose another --out",
+            )
+            .into());
+        }
+        // Only journals from a run that stopped before recording any progress: start again.
+        for name in &entries {
+            std::fs::remove_file(dir.join(name))
+                .with_context(|| format!("could not remove '{}'", dir.join(name).display()))?;
+        }
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("could not create output folder '{}'", dir.display()))?;
+    Ok(Folder::Fresh)
+}
+
+fn open_journal(dir: &Path, name: &str, len: u64) -> anyhow::Result<File> {
+    let path = dir.join(name);
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("could not open '{}'", path.display()))?;
+    let actual = f.metadata()?.len();
+    if actual < len {
+        return Err(folder_error(
+            dir,
+            format!("{name} is shorter ({actual} bytes) than the state file records ({len}); pass --force to start again"),
+        )
+        .into());
+    }
+    // Rows past the recorded length are from a chunk that was not finished: drop them.
+    f.set_len(len)
+        .with_context(|| format!("could not truncate '{}'", path.display()))?;
+    f.seek(SeekFrom::End(0))?;
+    Ok(f)
+}
+
+fn append(f: &mut File, bytes: &[u8], dir: &Path, name: &str) -> anyhow::Result<()> {
+    let ctx = || format!("could not write '{}'", dir.join(name).display());
+    f.write_all(bytes).with_context(ctx)?;
+    f.sync_data().with_context(ctx)
+}
+
+fn write_state(dir: &Path, state: &State) -> anyhow::Result<()> {
+    let tmp = dir.join(format!("{STATE_FILE}.tmp"));
+    let ctx = || format!("could not write '{}'", tmp.display());
+    {
+        let mut f = File::create(&tmp).with_context(ctx)?;
+        serde_json::to_writer(&mut f, state).with_context(ctx)?;
+        f.sync_all().with_context(ctx)?;
+    }
+    std::fs::rename(&tmp, dir.join(STATE_FILE)).with_context(ctx)?;
+    // Make the rename itself durable.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Units of work per replicate of a point of the base (CCGs of the base population, or 1).
+fn units_per_point(sweep: &Sweep) -> usize {
+    match &sweep.base {
+        Base::Scenario(b) => Population::build(&b.scenario).ccgs.len().max(1),
+        Base::Builtin(_) => 1,
+    }
+}
+
+/// One unit's result: tallies at the point's needed ticks, or a test model's output.
+enum UnitResult {
+    Tallies(Vec<Tally>),
+    Value(f64),
+}
+
+/// Output values of each point of `chunk` (by replicate, then output); `None` where undefined.
+type ChunkOutputs = Vec<Vec<Vec<Option<f64>>>>;
+
+fn run_chunk(
+    sweep: &Sweep,
+    unit_points: &[Vec<f64>],
+    chunk: &[usize],
+    cancel: &AtomicBool,
+) -> anyhow::Result<ChunkOutputs> {
+    let models: Vec<PointModel> = chunk
+        .par_iter()
+        .map(|&p| {
+            let values: Vec<Value> = sweep
+                .parameters
+                .iter()
+                .zip(&unit_points[p])
+                .map(|(par, &u)| par.value_at(u))
+                .collect();
+            sweep.build_point(p, &values)
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|p| match read(&sweep.path) {
+            Ok(text) => located(&text, &sweep.path, p),
+            Err(e) => e,
+        })?;
+    // The ticks each point's outputs read, in increasing order.
+    let needed: Vec<Vec<u32>> = models
+        .iter()
+        .map(|m| match m {
+            PointModel::Ccg { scenario, .. } => {
+                let mut t: Vec<u32> = sweep
+                    .outputs
+                    .iter()
+                    .flat_map(|o| o.ticks(scenario.months))
+                    .collect();
+                t.sort_unstable();
+                t.dedup();
+                t
+            }
+            PointModel::Builtin { .. } => Vec::new(),
+        })
+        .collect();
+    let reps = sweep.replicates as usize;
+    let mut starts = Vec::with_capacity(models.len() + 1);
+    starts.push(0usize);
+    for m in &models {
+        starts.push(starts.last().unwrap() + reps * m.units_per_replicate());
+    }
+    let total = *starts.last().unwrap();
+    let results: Vec<UnitResult> = (0..total)
+        .into_par_iter()
+        .map_init(
+            || (Workspace::default(), Vec::<Tally>::new()),
+            |(ws, buf), u| {
+                let i = starts.partition_point(|&s| s <= u) - 1;
+                let rem = u - starts[i];
+                match &models[i] {
+                    PointModel::Ccg {
+                        scenario,
+                        population,
+                        env,
+                    } => {
+                        let ccgs = population.ccgs.len();
+                        let (r, c) = (rem / ccgs, rem % ccgs);
+                        buf.clear();
+                        buf.resize(scenario.months as usize + 1, [0.0; TALLY_LEN]);
+                        if !cancel.load(Ordering::Relaxed) {
+                            simulate_ccg(scenario, env, &population.ccgs[c], r as u32, ws, buf);
+                        }
+                        UnitResult::Tallies(needed[i].iter().map(|&t| buf[t as usize]).collect())
+                    }
+                    PointModel::Builtin {
+                        model,
+                        inputs,
+                        seed,
+                    } => {
+                        let mut rng = stream(*seed, Purpose::Unit, rem as u64, 0);
+                        UnitResult::Value(model.evaluate(inputs, &mut rng))
+                    }
+                }
+            },
+        )
+        .collect();
+
+    let mut out = Vec::with_capacity(models.len());
+    for (i, m) in models.iter().enumerate() {
+        let units = &results[starts[i]..starts[i + 1]];
+        let per = m.units_per_replicate();
+        let mut point = Vec::with_capacity(reps);
+        for rep in units.chunks(per) {
+            let values = match m {
+                PointModel::Builtin { .. } => {
+                    let UnitResult::Value(y) = rep[0] else {
+                        unreachable!()
+                    };
+                    vec![Some(y); sweep.outputs.len()]
+                }
+                PointModel::Ccg { scenario, .. } => {
+                    let mut total = vec![[0.0; TALLY_LEN]; needed[i].len()];
+                    for unit in rep {
+                        let UnitResult::Tallies(t) = unit else {
+                            unreachable!()
+                        };
+                        for (dst, src) in total.iter_mut().zip(t) {
+                            add_into(dst, src);
+                        }
+                    }
+                    let at = |tick: u32, metric: usize| -> Option<f64> {
+                        let pos = needed[i].binary_search(&tick).ok()?;
+                        METRICS[metric].value(&total[pos])
+                    };
+                    sweep
+                        .outputs
+                        .iter()
+                        .map(|o| {
+                            let metric = o.metric.expect("scenario outputs name a metric");
+                            let ticks = o.ticks(scenario.months);
+                            let n = ticks.clone().count() as f64;
+                            ticks
+                                .map(|t| at(t, metric))
+                                .sum::<Option<f64>>()
+                                .map(|s| s / n)
+                        })
+                        .collect()
+                }
+            };
+            point.push(values);
+        }
+        out.push(point);
+    }
+    Ok(out)
+}
+
+/// The `results.csv` and `summary.csv` rows of a chunk.
+fn format_rows(
+    sweep: &Sweep,
+    chunk: &[usize],
+    outputs: &ChunkOutputs,
+) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+    let mut results = csv::Writer::from_writer(Vec::new());
+    let mut summary = csv::Writer::from_writer(Vec::new());
+    for (&p, point) in chunk.iter().zip(outputs) {
+        let id = p.to_string();
+        for (r, values) in point.iter().enumerate() {
+            let mut row = vec![id.clone(), r.to_string()];
+            row.extend(values.iter().map(|v| number(*v)));
+            results.write_record(&row)?;
+        }
+        for (o, output) in sweep.outputs.iter().enumerate() {
+            let mut w = Welford::default();
+            for values in point {
+                if let Some(v) = values[o] {
+                    w.push(v);
+                }
+            }
+            let ci = w.ci95();
+            summary.write_record([
+                id.as_str(),
+                output.name.as_str(),
+                &number((w.n > 0).then_some(w.mean)),
+                &number(w.sd()),
+                &number(ci.map(|c| c.0)),
+                &number(ci.map(|c| c.1)),
+                &w.n.to_string(),
+            ])?;
+        }
+    }
+    Ok((results.into_inner()?, summary.into_inner()?))
+}
+
+/// Write the final files from the design and the journals, rename them into place and remove the
+/// journals and state.
+fn finish(
+    sweep: &Sweep,
+    opts: &SweepOptions,
+    mine: &[usize],
+    unit_points: &[Vec<f64>],
+) -> anyhow::Result<()> {
+    let dir = &opts.out;
+    let points = PendingFile::new(dir, "points.csv")?;
+    {
+        let mut w = csv::Writer::from_writer(points.writer()?);
+        let mut header = vec!["point".to_string()];
+        header.extend(sweep.parameters.iter().map(|p| p.column()));
+        w.write_record(&header)?;
+        for &p in mine {
+            let mut row = vec![p.to_string()];
+            row.extend(
+                sweep
+                    .parameters
+                    .iter()
+                    .zip(&unit_points[p])
+                    .map(|(par, &u)| cell(&par.value_at(u))),
+            );
+            w.write_record(&row)?;
+        }
+        w.flush()
+            .with_context(|| format!("could not write '{}'", points.dest().display()))?;
+    }
+    let mut results_header = vec!["point".to_string(), "replicate".to_string()];
+    results_header.extend(sweep.outputs.iter().map(|o| o.name.clone()));
+    let results = from_journal(dir, "results.csv", &results_header, RESULTS_JOURNAL)?;
+    let summary_header: Vec<String> = SUMMARY_HEADER.iter().map(|s| s.to_string()).collect();
+    let summary = from_journal(dir, "summary.csv", &summary_header, SUMMARY_JOURNAL)?;
+    let manifest = SweepManifest::new(sweep, opts.shard, mine.len()).write(dir)?;
+    points.commit()?;
+    results.commit()?;
+    summary.commit()?;
+    manifest.commit()?;
+    for name in [STATE_FILE, RESULTS_JOURNAL, SUMMARY_JOURNAL] {
+        std::fs::remove_file(dir.join(name))
+            .with_context(|| format!("could not remove '{}'", dir.join(name).display()))?;
+    }
+    Ok(())
+}
+
+fn from_journal(
+    dir: &Path,
+    name: &str,
+    header: &[String],
+    journal: &str,
+) -> anyhow::Result<PendingFile> {
+    let file = PendingFile::new(dir, name)?;
+    let mut w = file.writer()?;
+    let ctx = || format!("could not write '{}'", file.dest().display());
+    let mut head = csv::Writer::from_writer(Vec::new());
+    head.write_record(header)?;
+    w.write_all(&head.into_inner()?).with_context(ctx)?;
+    let mut src = File::open(dir.join(journal))
+        .with_context(|| format!("could not read '{}'", dir.join(journal).display()))?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = src.read(&mut buf).with_context(ctx)?;
+        if n == 0 {
+            break;
+        }
+        w.write_all(&buf[..n]).with_context(ctx)?;
+    }
+    w.flush().with_context(ctx)?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_points() {
+        let shards: Vec<Shard> = (1..=3)
+            .map(|k| Shard::parse(&format!("{k}/3")).unwrap())
+            .collect();
+        for p in 0..20 {
+            assert_eq!(shards.iter().filter(|s| s.owns(p)).count(), 1);
+        }
+        for bad in ["0/3", "4/3", "1/0", "x/2", "2"] {
+            assert!(Shard::parse(bad).is_none(), "{bad}");
+        }
+        assert_eq!(Shard::parse("2/5").unwrap().to_string(), "2/5");
+    }
+}

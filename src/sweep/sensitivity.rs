@@ -1,0 +1,489 @@
+//! Global sensitivity analysis of a finished `sobol` or `morris` sweep.
+//!
+//! Sobol' indices (Sobol' 1993) from the Saltelli design: first-order S1 by the estimator of
+//! Saltelli et al. (2010), V_i = mean(f(B) (f(A_B^i) - f(A))); total-order ST by Jansen's (1999),
+//! VT_i = mean((f(A) - f(A_B^i))^2) / 2; second-order S2 (where the design has B_A^i) by Saltelli
+//! (2002), V_ij = mean(f(B_A^i) f(A_B^j) - f(A) f(B)) - V_i - V_j; each divided by the variance of
+//! f over A and B together. Morris's elementary effects (Morris 1991) give mu, mu* (the mean
+//! absolute effect, Campolongo et al. 2007) and sigma, in units of each parameter's whole range.
+//! Confidence intervals are bootstrap percentiles: base rows (Sobol') or trajectories (Morris)
+//! resampled with replacement on a named random stream, so they are reproducible too.
+
+use std::path::Path;
+
+use anyhow::Context;
+use rand::RngExt;
+use rayon::prelude::*;
+
+use super::design::{Design, morris_steps};
+use super::error::SweepError;
+use super::runner::{STATE_FILE, SweepManifest};
+use crate::output::{PendingFile, number};
+use crate::rng::{Purpose, stream};
+
+/// An estimate with its bootstrap 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub value: f64,
+    pub ci: Option<(f64, f64)>,
+}
+
+/// One row of `sensitivity.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexRow {
+    pub metric: String,
+    /// A parameter's path, or `a:b` for a second-order index.
+    pub parameter: String,
+    /// S1, ST, S2, mu, mu_star or sigma.
+    pub index: &'static str,
+    pub estimate: Estimate,
+}
+
+/// Sobol' indices of one output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SobolIndices {
+    pub s1: Vec<Estimate>,
+    pub st: Vec<Estimate>,
+    /// ((i, j), S2_ij) for i < j.
+    pub s2: Vec<((usize, usize), Estimate)>,
+}
+
+/// Point estimates of (S1, ST, S2) over the base rows `rows` of `y` (Saltelli layout).
+fn sobol_point(
+    y: &[f64],
+    k: usize,
+    second_order: bool,
+    rows: &[usize],
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let per = if second_order { 2 * k + 2 } else { k + 2 };
+    let a = |j: usize| y[j * per];
+    let b = |j: usize| y[j * per + per - 1];
+    let ab = |j: usize, i: usize| y[j * per + 1 + i];
+    let ba = |j: usize, i: usize| y[j * per + 1 + k + i];
+    let n = rows.len() as f64;
+    let mean = rows.iter().map(|&j| a(j) + b(j)).sum::<f64>() / (2.0 * n);
+    let var = rows
+        .iter()
+        .map(|&j| (a(j) - mean).powi(2) + (b(j) - mean).powi(2))
+        .sum::<f64>()
+        / (2.0 * n);
+    let mut s1 = vec![0.0; k];
+    let mut st = vec![0.0; k];
+    for i in 0..k {
+        let (mut v1, mut vt) = (0.0, 0.0);
+        for &j in rows {
+            v1 += b(j) * (ab(j, i) - a(j));
+            vt += (a(j) - ab(j, i)).powi(2);
+        }
+        s1[i] = v1 / n / var;
+        st[i] = vt / (2.0 * n) / var;
+    }
+    let mut s2 = Vec::new();
+    if second_order {
+        for i in 0..k {
+            for l in i + 1..k {
+                let v: f64 = rows
+                    .iter()
+                    .map(|&j| ba(j, i) * ab(j, l) - a(j) * b(j))
+                    .sum::<f64>()
+                    / n;
+                s2.push(v / var - s1[i] - s1[l]);
+            }
+        }
+    }
+    (s1, st, s2)
+}
+
+/// The 2.5% and 97.5% percentiles of `xs` (sorted in place), by linear interpolation.
+fn percentile_interval(xs: &mut Vec<f64>) -> Option<(f64, f64)> {
+    xs.retain(|x| x.is_finite());
+    if xs.len() < 2 {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        let h = p * (xs.len() - 1) as f64;
+        let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+        xs[lo] + (h - lo as f64) * (xs[hi] - xs[lo])
+    };
+    Some((q(0.025), q(0.975)))
+}
+
+/// Bootstrap: `estimate` on `resamples` resamples of `units` indices (plus the point estimate),
+/// each resample on its own stream; returns each statistic's estimate and interval.
+fn bootstrap(
+    units: usize,
+    resamples: usize,
+    seed: u64,
+    estimate: impl Fn(&[usize]) -> Vec<f64> + Sync,
+) -> Vec<Estimate> {
+    let all: Vec<usize> = (0..units).collect();
+    let point = estimate(&all);
+    let draws: Vec<Vec<f64>> = (0..resamples)
+        .into_par_iter()
+        .map(|b| {
+            let mut rng = stream(seed, Purpose::Bootstrap, b as u64, 0);
+            let idx: Vec<usize> = (0..units).map(|_| rng.random_range(0..units)).collect();
+            estimate(&idx)
+        })
+        .collect();
+    point
+        .iter()
+        .enumerate()
+        .map(|(s, &value)| {
+            let mut xs: Vec<f64> = draws.iter().map(|d| d[s]).collect();
+            Estimate {
+                value,
+                ci: if resamples > 0 {
+                    percentile_interval(&mut xs)
+                } else {
+                    None
+                },
+            }
+        })
+        .collect()
+}
+
+/// Sobol' indices of the outputs `y` of a Saltelli design with `n` base rows and `k` parameters.
+pub fn sobol_indices(
+    y: &[f64],
+    k: usize,
+    n: usize,
+    second_order: bool,
+    resamples: usize,
+    seed: u64,
+) -> SobolIndices {
+    let est = bootstrap(n, resamples, seed, |rows| {
+        let (s1, st, s2) = sobol_point(y, k, second_order, rows);
+        s1.into_iter().chain(st).chain(s2).collect()
+    });
+    let mut pairs = Vec::new();
+    if second_order {
+        for i in 0..k {
+            for j in i + 1..k {
+                pairs.push((i, j));
+            }
+        }
+    }
+    SobolIndices {
+        s1: est[..k].to_vec(),
+        st: est[k..2 * k].to_vec(),
+        s2: pairs
+            .into_iter()
+            .zip(est[2 * k..].iter().copied())
+            .collect(),
+    }
+}
+
+/// Morris statistics per parameter: (mu, mu*, sigma).
+pub type MorrisIndices = Vec<[Estimate; 3]>;
+
+/// Morris statistics from the outputs `y` of trajectories with `steps` (parameter, signed unit
+/// step) from [`morris_steps`].
+pub fn morris_indices(
+    y: &[f64],
+    k: usize,
+    steps: &[(usize, f64)],
+    resamples: usize,
+    seed: u64,
+) -> MorrisIndices {
+    let r = steps.len() / k;
+    // effects[t * k + i]: the elementary effect of parameter i in trajectory t.
+    let mut effects = vec![0.0; r * k];
+    for t in 0..r {
+        for s in 0..k {
+            let (i, step) = steps[t * k + s];
+            let (y0, y1) = (y[t * (k + 1) + s], y[t * (k + 1) + s + 1]);
+            effects[t * k + i] = (y1 - y0) / step;
+        }
+    }
+    let est = bootstrap(r, resamples, seed, |ts| {
+        let m = ts.len() as f64;
+        let mut out = Vec::with_capacity(3 * k);
+        for i in 0..k {
+            let e = |t: usize| effects[t * k + i];
+            let mu = ts.iter().map(|&t| e(t)).sum::<f64>() / m;
+            let mu_star = ts.iter().map(|&t| e(t).abs()).sum::<f64>() / m;
+            let sigma =
+                (ts.iter().map(|&t| (e(t) - mu).powi(2)).sum::<f64>() / (m - 1.0).max(1.0)).sqrt();
+            out.extend([mu, mu_star, sigma]);
+        }
+        out
+    });
+    (0..k)
+        .map(|i| [est[3 * i], est[3 * i + 1], est[3 * i + 2]])
+        .collect()
+}
+
+/// Analyse the sweep folder `dir`: read its manifest and `summary.csv` (the mean over replicates of
+/// each output at each point), compute the indices, and write `sensitivity.csv` into it.
+pub fn analyse(dir: &Path, resamples: usize, seed: u64) -> anyhow::Result<Vec<IndexRow>> {
+    let folder = |message: String| SweepError::Folder {
+        path: dir.to_path_buf(),
+        message,
+    };
+    if dir.join(STATE_FILE).exists() {
+        return Err(
+            folder("the sweep has not finished; finish it with --resume first".into()).into(),
+        );
+    }
+    let m = SweepManifest::read(dir)?;
+    if let Some(s) = m.shard {
+        return Err(folder(format!(
+            "holds only shard {s}; merge the shards first (ccgsim merge)"
+        ))
+        .into());
+    }
+    let k = m.parameters.len();
+    let per_output = read_means(dir, &m)?;
+    let mut rows = Vec::new();
+    for (o, y) in m.outputs.iter().zip(&per_output) {
+        let defined = y.iter().all(|v| v.is_finite());
+        let na = |parameter: String, index| IndexRow {
+            metric: o.name.clone(),
+            parameter,
+            index,
+            estimate: Estimate {
+                value: f64::NAN,
+                ci: None,
+            },
+        };
+        match &m.design {
+            Design::Sobol { n, second_order } => {
+                let names: Vec<&str> = m.parameters.iter().map(|p| p.path.as_str()).collect();
+                if !defined {
+                    for name in &names {
+                        rows.push(na(name.to_string(), "S1"));
+                        rows.push(na(name.to_string(), "ST"));
+                    }
+                    continue;
+                }
+                let s = sobol_indices(y, k, *n as usize, *second_order, resamples, seed);
+                for (i, name) in names.iter().enumerate() {
+                    for (index, e) in [("S1", s.s1[i]), ("ST", s.st[i])] {
+                        rows.push(IndexRow {
+                            metric: o.name.clone(),
+                            parameter: name.to_string(),
+                            index,
+                            estimate: e,
+                        });
+                    }
+                }
+                for ((i, j), e) in s.s2 {
+                    rows.push(IndexRow {
+                        metric: o.name.clone(),
+                        parameter: format!("{}:{}", names[i], names[j]),
+                        index: "S2",
+                        estimate: e,
+                    });
+                }
+            }
+            Design::Morris { .. } => {
+                let points = m.design.unit_points(&vec![0; k], &vec![false; k], m.seed);
+                let steps = morris_steps(&points, k).ok_or_else(|| {
+                    folder("the Morris design could not be regenerated from the manifest".into())
+                })?;
+                if !defined {
+                    for p in &m.parameters {
+                        for index in ["mu", "mu_star", "sigma"] {
+                            rows.push(na(p.path.clone(), index));
+                        }
+                    }
+                    continue;
+                }
+                let stats = morris_indices(y, k, &steps, resamples, seed);
+                for (p, st) in m.parameters.iter().zip(stats) {
+                    for (index, e) in ["mu", "mu_star", "sigma"].into_iter().zip(st) {
+                        rows.push(IndexRow {
+                            metric: o.name.clone(),
+                            parameter: p.path.clone(),
+                            index,
+                            estimate: e,
+                        });
+                    }
+                }
+            }
+            other => {
+                return Err(folder(format!(
+                    "is a {} sweep; sensitivity indices need a sobol or morris design",
+                    other.kind()
+                ))
+                .into());
+            }
+        }
+    }
+    write_rows(dir, &rows)?;
+    Ok(rows)
+}
+
+/// Each output's mean at each point, from `summary.csv` (NaN where undefined).
+fn read_means(dir: &Path, m: &SweepManifest) -> anyhow::Result<Vec<Vec<f64>>> {
+    let path = dir.join("summary.csv");
+    let mut r = csv::Reader::from_path(&path)
+        .with_context(|| format!("could not read '{}'", path.display()))?;
+    let mut y = vec![vec![f64::NAN; m.points]; m.outputs.len()];
+    let bad = |message: String| SweepError::Folder {
+        path: path.clone(),
+        message,
+    };
+    let mut rows = 0usize;
+    for rec in r.records() {
+        let rec = rec.with_context(|| format!("could not read '{}'", path.display()))?;
+        let p: usize = rec[0]
+            .parse()
+            .map_err(|_| bad(format!("bad point id \"{}\"", &rec[0])))?;
+        let o = m
+            .outputs
+            .iter()
+            .position(|o| o.name == rec[1])
+            .ok_or_else(|| bad(format!("unknown output \"{}\"", &rec[1])))?;
+        if p >= m.points {
+            return Err(bad(format!(
+                "point {p} is beyond the design's {} points",
+                m.points
+            ))
+            .into());
+        }
+        y[o][p] = rec[2].parse().unwrap_or(f64::NAN);
+        rows += 1;
+    }
+    if rows != m.points * m.outputs.len() {
+        return Err(bad(format!(
+            "has {rows} rows, expected {}",
+            m.points * m.outputs.len()
+        ))
+        .into());
+    }
+    Ok(y)
+}
+
+fn write_rows(dir: &Path, rows: &[IndexRow]) -> anyhow::Result<()> {
+    let file = PendingFile::new(dir, "sensitivity.csv")?;
+    {
+        let mut w = csv::Writer::from_writer(file.writer()?);
+        w.write_record(["metric", "parameter", "index", "value", "ci_low", "ci_high"])?;
+        for r in rows {
+            let v = r.estimate.value;
+            w.write_record([
+                r.metric.as_str(),
+                r.parameter.as_str(),
+                r.index,
+                &number(v.is_finite().then_some(v)),
+                &number(r.estimate.ci.map(|c| c.0)),
+                &number(r.estimate.ci.map(|c| c.1)),
+            ])?;
+        }
+        w.flush()
+            .with_context(|| format!("could not write '{}'", file.dest().display()))?;
+    }
+    file.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::testfns::{g_function, g_function_indices, ishigami, ishigami_indices};
+
+    fn scaled(points: &[Vec<f64>], lo: f64, hi: f64) -> Vec<Vec<f64>> {
+        points
+            .iter()
+            .map(|p| p.iter().map(|u| lo + u * (hi - lo)).collect())
+            .collect()
+    }
+
+    #[test]
+    fn ishigami_indices_are_recovered_within_0_02() {
+        let n = 1 << 13;
+        let d = Design::Sobol {
+            n,
+            second_order: true,
+        };
+        let pts = scaled(
+            &d.unit_points(&[0; 3], &[false; 3], 0),
+            -std::f64::consts::PI,
+            std::f64::consts::PI,
+        );
+        let y: Vec<f64> = pts.iter().map(|x| ishigami(x[0], x[1], x[2])).collect();
+        let s = sobol_indices(&y, 3, n as usize, true, 200, 1);
+        let (s1, st) = ishigami_indices();
+        for i in 0..3 {
+            assert!(
+                (s.s1[i].value - s1[i]).abs() < 0.02,
+                "S1[{i}] {:?} vs {}",
+                s.s1[i],
+                s1[i]
+            );
+            assert!(
+                (s.st[i].value - st[i]).abs() < 0.02,
+                "ST[{i}] {:?} vs {}",
+                s.st[i],
+                st[i]
+            );
+            let (lo, hi) = s.s1[i].ci.unwrap();
+            assert!(lo <= s.s1[i].value && s.s1[i].value <= hi);
+        }
+        // Only x1 and x3 interact: S13 = ST3, the others are zero.
+        let s13 = s.s2.iter().find(|(p, _)| *p == (0, 2)).unwrap().1.value;
+        assert!((s13 - st[2]).abs() < 0.03, "S13 {s13}");
+        for pair in [(0, 1), (1, 2)] {
+            let v = s.s2.iter().find(|(p, _)| *p == pair).unwrap().1.value;
+            assert!(v.abs() < 0.03, "S2{pair:?} {v}");
+        }
+    }
+
+    #[test]
+    fn g_function_indices_are_recovered_within_0_02() {
+        let n = 1 << 13;
+        let k = 8;
+        let d = Design::Sobol {
+            n,
+            second_order: false,
+        };
+        let pts = d.unit_points(&[0; 8], &[false; 8], 0);
+        let y: Vec<f64> = pts.iter().map(|x| g_function(x)).collect();
+        let s = sobol_indices(&y, k, n as usize, false, 100, 1);
+        let (s1, st) = g_function_indices(k);
+        for i in 0..k {
+            assert!(
+                (s.s1[i].value - s1[i]).abs() < 0.02,
+                "S1[{i}] {:?} vs {}",
+                s.s1[i],
+                s1[i]
+            );
+            assert!(
+                (s.st[i].value - st[i]).abs() < 0.02,
+                "ST[{i}] {:?} vs {}",
+                s.st[i],
+                st[i]
+            );
+        }
+    }
+
+    #[test]
+    fn morris_ranks_a_linear_model_by_its_slopes() {
+        // y = 3 x1 - 1 x2 + 0 x3: effects are exactly the slopes, with no spread.
+        let k = 3;
+        let d = Design::Morris {
+            trajectories: 20,
+            levels: 4,
+            candidates: 20,
+        };
+        let pts = d.unit_points(&[0; 3], &[false; 3], 5);
+        let y: Vec<f64> = pts.iter().map(|x| 3.0 * x[0] - x[1]).collect();
+        let steps = morris_steps(&pts, k).unwrap();
+        let m = morris_indices(&y, k, &steps, 50, 1);
+        for (i, slope) in [3.0, -1.0, 0.0].into_iter().enumerate() {
+            assert!((m[i][0].value - slope).abs() < 1e-9);
+            assert!((m[i][1].value - f64::abs(slope)).abs() < 1e-9);
+            assert!(m[i][2].value.abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn percentiles_interpolate() {
+        let mut xs: Vec<f64> = (0..=100).map(f64::from).collect();
+        let (lo, hi) = percentile_interval(&mut xs).unwrap();
+        assert!((lo - 2.5).abs() < 1e-12 && (hi - 97.5).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,1018 @@
+//! The sweep file: a serde mirror of the TOML ([`SweepFile`], unknown keys rejected) and its
+//! validation into a [`Sweep`] that names the base model, the varied parameters with their
+//! domains, the design and the outputs to summarise. Every varied path and range is checked once,
+//! up front, by building the base scenario with the range's ends (or each listed value) set, so an
+//! unknown path or an out-of-domain range is reported against the sweep file's line and key.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::de::DeTable;
+use toml::{Table, Value};
+
+use super::design::{Design, SOBOL_MAX_PARAMETERS};
+use super::error::SweepError;
+use super::testfns::TestModel;
+use super::tomlpath::{self, Segment};
+use crate::engine::Environment;
+use crate::metrics::metric_index;
+use crate::model::params::Problem;
+use crate::output::manifest::sha256_hex;
+use crate::population::Population;
+use crate::scenario::Scenario;
+use crate::scenario::error::{key_at, location_of, span_of_key};
+use crate::scenario::file::ScenarioFile;
+
+/// The top level of a sweep file, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepFile {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub scenario: Option<String>,
+    pub model: Option<String>,
+    pub seed: Option<i64>,
+    pub replicates: Option<i64>,
+    pub design: DesignFile,
+    #[serde(default)]
+    pub parameters: Vec<ParameterFile>,
+    #[serde(default)]
+    pub outputs: Vec<OutputFile>,
+}
+
+/// `[design]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesignFile {
+    pub kind: String,
+    pub points: Option<i64>,
+    pub n: Option<i64>,
+    pub second_order: Option<bool>,
+    pub trajectories: Option<i64>,
+    pub levels: Option<i64>,
+    pub candidates: Option<i64>,
+}
+
+/// One `[[parameters]]` entry as written (shared with calibration files, which use `prior`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterFile {
+    pub path: String,
+    pub values: Option<Vec<Value>>,
+    #[serde(alias = "prior")]
+    pub range: Option<Vec<f64>>,
+    pub distribution: Option<String>,
+    pub levels: Option<i64>,
+    pub integer: Option<bool>,
+}
+
+/// One `[[outputs]]` entry as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputFile {
+    pub metric: String,
+    pub tick: Option<i64>,
+    pub window: Option<Vec<i64>>,
+    pub name: Option<String>,
+}
+
+/// What the sweep runs.
+#[derive(Debug, Clone)]
+pub enum Base {
+    /// A scenario file, varied at the TOML level.
+    Scenario(Box<BaseScenario>),
+    /// A built-in test model.
+    Builtin(TestModel),
+}
+
+#[derive(Debug, Clone)]
+pub struct BaseScenario {
+    pub path: PathBuf,
+    /// The parsed file, to which each point's values are applied.
+    pub table: Table,
+    /// Defaults for tables the file leaves out ([`tomlpath::scenario_defaults`]).
+    pub defaults: Table,
+    /// The scenario's name (from the file or its stem).
+    pub name: String,
+    pub sha256: String,
+    /// The base, validated.
+    pub scenario: Scenario,
+}
+
+/// The values a parameter takes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Domain {
+    /// Listed values, taken as written (numbers, strings, booleans).
+    Values(Vec<Value>),
+    /// A closed range, sampled uniformly or log-uniformly; `levels` evenly spaced values for grid
+    /// and zip designs.
+    Range {
+        lo: f64,
+        hi: f64,
+        log: bool,
+        levels: Option<u32>,
+    },
+}
+
+/// A varied parameter.
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    /// Dotted path in the scenario (or input name of a test model).
+    pub path: String,
+    pub segments: Vec<Segment>,
+    pub domain: Domain,
+    /// Values are written as integers (the scenario key is an integer).
+    pub integer: bool,
+}
+
+impl Parameter {
+    /// The column name in `points.csv`.
+    pub fn column(&self) -> String {
+        format!("param_{}", self.path)
+    }
+
+    /// How many values a grid or zip design gives this parameter.
+    pub fn levels(&self) -> usize {
+        match &self.domain {
+            Domain::Values(v) => v.len(),
+            Domain::Range { levels, .. } => levels.unwrap_or(0) as usize,
+        }
+    }
+
+    pub fn is_list(&self) -> bool {
+        matches!(self.domain, Domain::Values(_))
+    }
+
+    /// The value at unit coordinate `u` in [0, 1].
+    pub fn value_at(&self, u: f64) -> Value {
+        match &self.domain {
+            Domain::Values(v) => v[((u * v.len() as f64) as usize).min(v.len() - 1)].clone(),
+            Domain::Range { lo, hi, log, .. } => self.number(range_at(*lo, *hi, *log, u)),
+        }
+    }
+
+    /// `x` as this parameter's TOML value.
+    pub fn number(&self, x: f64) -> Value {
+        if self.integer {
+            Value::Integer(x.round() as i64)
+        } else {
+            Value::Float(x)
+        }
+    }
+}
+
+/// The point at `u` of [lo, hi], on a log scale if `log`.
+pub fn range_at(lo: f64, hi: f64, log: bool, u: f64) -> f64 {
+    let x = if log {
+        (lo.ln() + u * (hi.ln() - lo.ln())).exp()
+    } else {
+        lo + u * (hi - lo)
+    };
+    x.clamp(lo, hi)
+}
+
+/// When in a run an output is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// The last tick.
+    Final,
+    Tick(u32),
+    /// The mean over ticks `a..=b`.
+    Window(u32, u32),
+}
+
+/// A summarised output.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Column name in `results.csv` and `metric` in `summary.csv`.
+    pub name: String,
+    /// Index into [`crate::metrics::METRICS`]; `None` for a test model's `y`.
+    pub metric: Option<usize>,
+    pub at: At,
+}
+
+impl Output {
+    /// Ticks this output reads in a run of `months` months.
+    pub fn ticks(&self, months: u32) -> std::ops::RangeInclusive<u32> {
+        match self.at {
+            At::Final => months..=months,
+            At::Tick(t) => t..=t,
+            At::Window(a, b) => a..=b,
+        }
+    }
+}
+
+/// A validated sweep.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    pub path: PathBuf,
+    pub name: String,
+    pub description: String,
+    /// SHA-256 of the sweep file and the base scenario file: a resumed run must match it.
+    pub sha256: String,
+    pub base: Base,
+    pub seed: u64,
+    pub replicates: u32,
+    pub design: Design,
+    pub parameters: Vec<Parameter>,
+    pub outputs: Vec<Output>,
+}
+
+/// One point's model, built once and shared by its replicates.
+#[allow(clippy::large_enum_variant)] // a few per chunk, built once: boxing buys nothing
+pub enum PointModel {
+    Ccg {
+        scenario: Scenario,
+        population: Population,
+        env: Environment,
+    },
+    Builtin {
+        model: TestModel,
+        inputs: Vec<f64>,
+        seed: u64,
+    },
+}
+
+impl PointModel {
+    /// Units of work per replicate (CCGs, or 1).
+    pub fn units_per_replicate(&self) -> usize {
+        match self {
+            PointModel::Ccg { population, .. } => population.ccgs.len(),
+            PointModel::Builtin { .. } => 1,
+        }
+    }
+}
+
+/// Parse a TOML file into `T`, mapping syntax and type errors to the file's line, column and key.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+) -> Result<T, SweepError> {
+    let tree = DeTable::parse(text).map_err(|e| SweepError::Syntax {
+        path: path.to_path_buf(),
+        location: location_of(text, e.span().map_or(0, |s| s.start)),
+        message: e.message().trim().to_string(),
+    })?;
+    toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        SweepError::Invalid {
+            path: path.to_path_buf(),
+            location: Some(location_of(text, offset)),
+            key: key_at(tree.get_ref(), offset).unwrap_or_else(|| "(top level)".into()),
+            message: e.message().trim().to_string(),
+        }
+    })
+}
+
+/// A [`Problem`] in a file, as an error naming its line, column and key.
+pub fn located(text: &str, path: &Path, p: Problem) -> SweepError {
+    let location = DeTable::parse(text)
+        .ok()
+        .and_then(|tree| span_of_key(tree.get_ref(), &p.key).map(|s| location_of(text, s.start)));
+    SweepError::Invalid {
+        path: path.to_path_buf(),
+        location,
+        key: p.key,
+        message: p.message,
+    }
+}
+
+pub fn problem(key: impl Into<String>, message: impl Into<String>) -> Problem {
+    Problem {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+pub fn read(path: &Path) -> Result<String, SweepError> {
+    std::fs::read_to_string(path).map_err(|source| SweepError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+impl Sweep {
+    /// Read, parse and validate the sweep file at `path` (and its base scenario).
+    pub fn load(path: &Path) -> Result<Sweep, SweepError> {
+        let text = read(path)?;
+        let file: SweepFile = parse_toml(&text, path)?;
+        let default_name = path
+            .file_stem()
+            .map_or_else(|| "sweep".to_string(), |s| s.to_string_lossy().into_owned());
+        let base = load_base(path, &text, file.scenario.as_deref(), file.model.as_deref())?;
+        Sweep::from_file(file, path, &text, base, default_name).map_err(|p| located(&text, path, p))
+    }
+
+    fn from_file(
+        f: SweepFile,
+        path: &Path,
+        text: &str,
+        base: (Base, Vec<u8>),
+        default_name: String,
+    ) -> Result<Sweep, Problem> {
+        let (base, base_bytes) = base;
+        let name = f.name.unwrap_or(default_name);
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(problem(
+                "name",
+                format!("must be a plain folder name, got \"{name}\""),
+            ));
+        }
+        let seed = match f.seed {
+            Some(s) if s < 0 => {
+                return Err(problem(
+                    "seed",
+                    format!("must be a non-negative integer, got {s}"),
+                ));
+            }
+            Some(s) => s as u64,
+            None => 1,
+        };
+        let default_reps = match &base {
+            Base::Builtin(m) if !m.is_stochastic() => 1,
+            _ => 10,
+        };
+        let replicates = match f.replicates {
+            None => default_reps,
+            Some(r) if (1..=1_000_000).contains(&r) => r as u32,
+            Some(r) => {
+                return Err(problem(
+                    "replicates",
+                    format!("must be an integer between 1 and 1000000, got {r}"),
+                ));
+            }
+        };
+
+        let parameters = parameters(&f.parameters, &base)?;
+        let design = design(&f.design, &parameters)?;
+        let outputs = outputs(&f.outputs, &base)?;
+
+        let mut hashed = text.as_bytes().to_vec();
+        hashed.extend_from_slice(&base_bytes);
+        Ok(Sweep {
+            path: path.to_path_buf(),
+            name,
+            description: f.description.unwrap_or_default(),
+            sha256: sha256_hex(&hashed),
+            base,
+            seed,
+            replicates,
+            design,
+            parameters,
+            outputs,
+        })
+    }
+
+    /// The number of points of the whole design.
+    pub fn point_count(&self) -> usize {
+        let levels: Vec<usize> = self.parameters.iter().map(Parameter::levels).collect();
+        self.design.point_count(&levels).unwrap_or(0)
+    }
+
+    /// Every point in unit coordinates.
+    pub fn unit_points(&self) -> Vec<Vec<f64>> {
+        let levels: Vec<usize> = self.parameters.iter().map(Parameter::levels).collect();
+        let lists: Vec<bool> = self.parameters.iter().map(Parameter::is_list).collect();
+        self.design.unit_points(&levels, &lists, self.seed)
+    }
+
+    /// The seed of point `p`: every replicate stream of the point derives from it.
+    pub fn point_seed(&self, p: usize) -> u64 {
+        crate::rng::derive_seed(self.seed, crate::rng::Purpose::Sweep, p as u64, 0)
+    }
+
+    /// Build point `p`'s model with parameter values `values` (one per parameter).
+    pub fn build_point(&self, p: usize, values: &[Value]) -> Result<PointModel, Problem> {
+        let seed = self.point_seed(p);
+        let assigned: Vec<(&Parameter, &Value)> = self.parameters.iter().zip(values).collect();
+        let model = build_model(&self.base, &assigned, seed, self.replicates).map_err(|e| {
+            let listed: Vec<String> = assigned
+                .iter()
+                .map(|(par, v)| format!("{} = {}", par.path, v))
+                .collect();
+            problem(
+                "parameters",
+                format!(
+                    "point {p} ({}): {}: {}",
+                    listed.join(", "),
+                    e.key,
+                    e.message
+                ),
+            )
+        })?;
+        if let PointModel::Ccg { scenario, .. } = &model {
+            for o in &self.outputs {
+                if *o.ticks(scenario.months).end() > scenario.months {
+                    return Err(problem(
+                        "outputs",
+                        format!(
+                            "point {p}: output `{}` reads past the last tick {}",
+                            o.name, scenario.months
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(model)
+    }
+}
+
+/// Load the base: a scenario file (relative to the sweep file) or a built-in model. Returns the
+/// base and the bytes to hash with the sweep file.
+pub fn load_base(
+    path: &Path,
+    text: &str,
+    scenario: Option<&str>,
+    model: Option<&str>,
+) -> Result<(Base, Vec<u8>), SweepError> {
+    let err = |key: &str, message: String| located(text, path, problem(key, message));
+    match (scenario, model) {
+        (Some(_), Some(_)) => Err(err(
+            "model",
+            "give either `scenario` (a scenario file) or `model` (a built-in test model), not both"
+                .into(),
+        )),
+        (None, None) => Err(err(
+            "scenario",
+            "missing: give `scenario` (a scenario file) or `model` (a built-in test model)".into(),
+        )),
+        (None, Some(m)) => match TestModel::from_name(m) {
+            Some(tm) => Ok((Base::Builtin(tm), format!("model:{m}").into_bytes())),
+            None => {
+                let names: Vec<&str> = TestModel::ALL.iter().map(|m| m.name()).collect();
+                Err(err(
+                    "model",
+                    format!(
+                        "unknown built-in model \"{m}\"; expected one of {}",
+                        names.join(", ")
+                    ),
+                ))
+            }
+        },
+        (Some(s), None) => {
+            let base_path = path.parent().unwrap_or(Path::new(".")).join(s);
+            let base_text = std::fs::read_to_string(&base_path).map_err(|e| {
+                err(
+                    "scenario",
+                    format!("could not read '{}': {e}", base_path.display()),
+                )
+            })?;
+            let scenario = Scenario::parse(&base_text, &base_path)
+                .map_err(|e| err("scenario", format!("the base scenario is not valid: {e}")))?;
+            let table: Table = base_text
+                .parse()
+                .map_err(|e| err("scenario", format!("the base scenario is not valid: {e}")))?;
+            Ok((
+                Base::Scenario(Box::new(BaseScenario {
+                    path: base_path,
+                    table,
+                    defaults: tomlpath::scenario_defaults(),
+                    name: scenario.name.clone(),
+                    sha256: sha256_hex(base_text.as_bytes()),
+                    scenario,
+                })),
+                base_text.into_bytes(),
+            ))
+        }
+    }
+}
+
+/// Build a base with `assigned` values. Problems name the scenario key (or input) at fault.
+pub fn build_model(
+    base: &Base,
+    assigned: &[(&Parameter, &Value)],
+    seed: u64,
+    replicates: u32,
+) -> Result<PointModel, Problem> {
+    match base {
+        Base::Builtin(model) => {
+            let mut inputs: Vec<f64> = model.inputs().iter().map(|i| i.default).collect();
+            for (par, v) in assigned {
+                let i = model
+                    .input_index(&par.path)
+                    .ok_or_else(|| problem(&par.path, "not an input of the model"))?;
+                let x = v
+                    .as_float()
+                    .or_else(|| v.as_integer().map(|i| i as f64))
+                    .ok_or_else(|| problem(&par.path, format!("must be a number, got {v}")))?;
+                inputs[i] = x;
+            }
+            Ok(PointModel::Builtin {
+                model: *model,
+                inputs,
+                seed,
+            })
+        }
+        Base::Scenario(b) => {
+            let mut scenario = scenario_with(b, assigned)?;
+            scenario.seed = seed;
+            scenario.replicates = replicates;
+            let population = Population::build(&scenario);
+            let env = Environment::new(&scenario);
+            Ok(PointModel::Ccg {
+                scenario,
+                population,
+                env,
+            })
+        }
+    }
+}
+
+/// The base scenario with `assigned` values set, validated like a scenario file.
+pub fn scenario_with(
+    b: &BaseScenario,
+    assigned: &[(&Parameter, &Value)],
+) -> Result<Scenario, Problem> {
+    let table = table_with(b, assigned)?;
+    let file: ScenarioFile = table
+        .try_into()
+        .map_err(|e: toml::de::Error| problem("(scenario)", e.message().trim().to_string()))?;
+    Scenario::from_file(file, Some(b.name.clone()))
+}
+
+/// The base scenario's TOML with `assigned` values set.
+pub fn table_with(b: &BaseScenario, assigned: &[(&Parameter, &Value)]) -> Result<Table, Problem> {
+    let mut table = b.table.clone();
+    for (par, v) in assigned {
+        tomlpath::set(&mut table, &par.segments, (*v).clone(), &b.defaults)
+            .map_err(|m| problem(&par.path, m))?;
+    }
+    Ok(table)
+}
+
+/// Keys a sweep or calibration sets itself and so may not vary.
+const RESERVED: [&str; 3] = ["seed", "replicates", "name"];
+
+/// Validate `[[parameters]]` against the base: each path must exist (setting it must give a valid
+/// scenario) and each range's ends and each listed value must be in the parameter's domain.
+pub fn parameters(list: &[ParameterFile], base: &Base) -> Result<Vec<Parameter>, Problem> {
+    let mut out: Vec<Parameter> = Vec::with_capacity(list.len());
+    if list.is_empty() {
+        return Err(problem(
+            "parameters",
+            "list at least one parameter to vary ([[parameters]])",
+        ));
+    }
+    for (i, pf) in list.iter().enumerate() {
+        let key = |k: &str| format!("parameters[{i}].{k}");
+        let segments = tomlpath::parse_path(&pf.path).ok_or_else(|| {
+            problem(
+                key("path"),
+                format!(
+                    "\"{}\" is not a dotted key path like `policy.sanctions.rate`",
+                    pf.path
+                ),
+            )
+        })?;
+        if RESERVED.contains(&pf.path.as_str()) {
+            return Err(problem(
+                key("path"),
+                format!(
+                    "`{}` is set by the sweep itself and cannot be varied",
+                    pf.path
+                ),
+            ));
+        }
+        if out.iter().any(|p| p.path == pf.path) {
+            return Err(problem(
+                key("path"),
+                format!("`{}` is listed twice", pf.path),
+            ));
+        }
+        let log = match pf.distribution.as_deref() {
+            None | Some("uniform") => false,
+            Some("log_uniform") => true,
+            Some(d) => {
+                return Err(problem(
+                    key("distribution"),
+                    format!(
+                        "unknown distribution \"{d}\"; expected \"uniform\" or \"log_uniform\""
+                    ),
+                ));
+            }
+        };
+        let levels = match pf.levels {
+            None => None,
+            Some(l) if (1..=100_000).contains(&l) => Some(l as u32),
+            Some(l) => {
+                return Err(problem(
+                    key("levels"),
+                    format!("must be an integer between 1 and 100000, got {l}"),
+                ));
+            }
+        };
+        let domain = match (&pf.values, &pf.range) {
+            (Some(_), Some(_)) => {
+                return Err(problem(
+                    key("values"),
+                    "give either `values` or `range`, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(problem(
+                    key("path"),
+                    "give the values to take: `values = [...]` or `range = [low, high]`",
+                ));
+            }
+            (Some(v), None) => {
+                if v.is_empty() {
+                    return Err(problem(key("values"), "must list at least one value"));
+                }
+                if pf.distribution.is_some() || pf.levels.is_some() {
+                    return Err(problem(
+                        key("values"),
+                        "`distribution` and `levels` go with `range`, not with `values`",
+                    ));
+                }
+                Domain::Values(v.clone())
+            }
+            (None, Some(r)) => {
+                let [lo, hi] = r[..] else {
+                    return Err(problem(
+                        key("range"),
+                        format!("must be [low, high], got {} numbers", r.len()),
+                    ));
+                };
+                if !(lo.is_finite() && hi.is_finite()) || lo >= hi {
+                    return Err(problem(
+                        key("range"),
+                        format!("is empty: low ({lo}) must be below high ({hi})"),
+                    ));
+                }
+                if log && lo <= 0.0 {
+                    return Err(problem(
+                        key("range"),
+                        format!("a log_uniform range must be positive, got low = {lo}"),
+                    ));
+                }
+                Domain::Range {
+                    lo,
+                    hi,
+                    log,
+                    levels,
+                }
+            }
+        };
+        let mut par = Parameter {
+            path: pf.path.clone(),
+            segments,
+            domain,
+            integer: pf.integer.unwrap_or(false),
+        };
+        if let Base::Scenario(b) = base
+            && pf.integer.is_none()
+            && matches!(
+                tomlpath::get(&b.table, &par.segments),
+                Some(Value::Integer(_))
+            )
+        {
+            par.integer = true;
+        }
+        check_domain(&mut par, pf.integer.is_none(), base, &key)?;
+        out.push(par);
+    }
+    Ok(out)
+}
+
+/// Build the base with each end of the range (or each listed value) to check the parameter's path
+/// and domain; a float where the scenario wants an integer switches the parameter to integers
+/// unless `integer` was given.
+fn check_domain(
+    par: &mut Parameter,
+    may_switch: bool,
+    base: &Base,
+    key: &dyn Fn(&str) -> String,
+) -> Result<(), Problem> {
+    let probes: Vec<Value> = match &par.domain {
+        Domain::Values(v) => v.clone(),
+        Domain::Range { lo, hi, .. } => vec![par.number(*lo), par.number(*hi)],
+    };
+    let which = if par.is_list() {
+        key("values")
+    } else {
+        key("range")
+    };
+    if let Base::Builtin(m) = base {
+        let Some(i) = m.input_index(&par.path) else {
+            let names: Vec<&str> = m.inputs().iter().map(|i| i.name).collect();
+            return Err(problem(
+                key("path"),
+                format!(
+                    "`{}` is not an input of the {} model; its inputs are {}",
+                    par.path,
+                    m.name(),
+                    names.join(", ")
+                ),
+            ));
+        };
+        let input = m.inputs()[i];
+        for v in &probes {
+            let Some(x) = v.as_float().or_else(|| v.as_integer().map(|i| i as f64)) else {
+                return Err(problem(
+                    which,
+                    format!("`{}` takes numbers, got {v}", par.path),
+                ));
+            };
+            let slack = 1e-9 * (input.hi - input.lo);
+            if !x.is_finite() || x < input.lo - slack || x > input.hi + slack {
+                return Err(problem(
+                    which,
+                    format!(
+                        "`{}` must be between {} and {}, got {x}",
+                        par.path, input.lo, input.hi
+                    ),
+                ));
+            }
+        }
+        return Ok(());
+    }
+    let Base::Scenario(b) = base else {
+        unreachable!()
+    };
+    for v in &probes {
+        match scenario_with(b, &[(par, v)]) {
+            Ok(_) => {}
+            Err(p)
+                if may_switch
+                    && !par.integer
+                    && v.is_float()
+                    && p.message.contains("floating point") =>
+            {
+                par.integer = true;
+                return check_domain(par, false, base, key);
+            }
+            Err(p) => {
+                let what = if p.key == par.path || p.key == "(scenario)" {
+                    format!("`{}` {}", par.path, p.message)
+                } else {
+                    format!("setting `{}` to {v}: `{}`: {}", par.path, p.key, p.message)
+                };
+                let which = if p.message.contains("unknown field")
+                    || p.key == par.path && !p.message.starts_with("must")
+                {
+                    key("path")
+                } else {
+                    which.clone()
+                };
+                return Err(problem(which, what));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn design(f: &DesignFile, params: &[Parameter]) -> Result<Design, Problem> {
+    let k = params.len();
+    let int = |name: &str, v: Option<i64>, lo: i64, hi: i64| -> Result<Option<u32>, Problem> {
+        match v {
+            None => Ok(None),
+            Some(x) if (lo..=hi).contains(&x) => Ok(Some(x as u32)),
+            Some(x) => Err(problem(
+                format!("design.{name}"),
+                format!("must be an integer between {lo} and {hi}, got {x}"),
+            )),
+        }
+    };
+    let unused = |names: &[(&str, bool)]| -> Result<(), Problem> {
+        for (n, given) in names {
+            if *given {
+                return Err(problem(
+                    format!("design.{n}"),
+                    format!("is not used by a {} design", f.kind),
+                ));
+            }
+        }
+        Ok(())
+    };
+    let design = match f.kind.as_str() {
+        "grid" | "zip" => {
+            unused(&[
+                ("points", f.points.is_some()),
+                ("n", f.n.is_some()),
+                ("second_order", f.second_order.is_some()),
+                ("trajectories", f.trajectories.is_some()),
+                ("levels", f.levels.is_some()),
+                ("candidates", f.candidates.is_some()),
+            ])?;
+            for (i, p) in params.iter().enumerate() {
+                if p.levels() == 0 {
+                    return Err(problem(
+                        format!("parameters[{i}].range"),
+                        format!(
+                            "a {} design needs `values`, or `levels` with a range",
+                            f.kind
+                        ),
+                    ));
+                }
+            }
+            if f.kind == "zip" {
+                let n = params[0].levels();
+                if let Some((i, p)) = params.iter().enumerate().find(|(_, p)| p.levels() != n) {
+                    return Err(problem(
+                        format!("parameters[{i}].values"),
+                        format!(
+                            "a zip design varies lists together: `{}` has {} values but `{}` has {n}",
+                            p.path,
+                            p.levels(),
+                            params[0].path
+                        ),
+                    ));
+                }
+                Design::Zip
+            } else {
+                Design::Grid
+            }
+        }
+        "lhs" => {
+            unused(&[
+                ("n", f.n.is_some()),
+                ("second_order", f.second_order.is_some()),
+                ("trajectories", f.trajectories.is_some()),
+                ("levels", f.levels.is_some()),
+                ("candidates", f.candidates.is_some()),
+            ])?;
+            let points = int("points", f.points, 1, 10_000_000)?
+                .ok_or_else(|| problem("design.kind", "an lhs design needs `points`"))?;
+            Design::Lhs { points }
+        }
+        "sobol" => {
+            unused(&[
+                ("points", f.points.is_some()),
+                ("trajectories", f.trajectories.is_some()),
+                ("levels", f.levels.is_some()),
+                ("candidates", f.candidates.is_some()),
+            ])?;
+            let n = int("n", f.n, 1, 1 << 24)?.ok_or_else(|| {
+                problem(
+                    "design.kind",
+                    "a sobol design needs `n`, the number of base samples (a power of two)",
+                )
+            })?;
+            if !n.is_power_of_two() {
+                return Err(problem(
+                    "design.n",
+                    format!(
+                        "must be a power of two (the Sobol' sequence is balanced only at powers of two), got {n}; try {}",
+                        n.next_power_of_two()
+                    ),
+                ));
+            }
+            if k < 2 {
+                return Err(problem(
+                    "parameters",
+                    "a sobol design needs at least two parameters",
+                ));
+            }
+            if k > SOBOL_MAX_PARAMETERS {
+                return Err(problem(
+                    "parameters",
+                    format!(
+                        "a sobol design takes at most {SOBOL_MAX_PARAMETERS} parameters, got {k}"
+                    ),
+                ));
+            }
+            Design::Sobol {
+                n,
+                second_order: f.second_order.unwrap_or(false),
+            }
+        }
+        "morris" => {
+            unused(&[
+                ("points", f.points.is_some()),
+                ("n", f.n.is_some()),
+                ("second_order", f.second_order.is_some()),
+            ])?;
+            let trajectories = int("trajectories", f.trajectories, 2, 100_000)?
+                .ok_or_else(|| problem("design.kind", "a morris design needs `trajectories`"))?;
+            let levels = int("levels", f.levels, 2, 1000)?.unwrap_or(4);
+            if levels % 2 != 0 {
+                return Err(problem(
+                    "design.levels",
+                    format!("must be even (so that every step is the same size), got {levels}"),
+                ));
+            }
+            let candidates = int("candidates", f.candidates, 2, 100_000)?.unwrap_or(trajectories);
+            if candidates < trajectories {
+                return Err(problem(
+                    "design.candidates",
+                    format!("must be at least trajectories ({trajectories}), got {candidates}"),
+                ));
+            }
+            Design::Morris {
+                trajectories,
+                levels,
+                candidates,
+            }
+        }
+        other => {
+            return Err(problem(
+                "design.kind",
+                format!("unknown design \"{other}\"; expected grid, zip, lhs, sobol or morris"),
+            ));
+        }
+    };
+    let levels: Vec<usize> = params.iter().map(Parameter::levels).collect();
+    match design.point_count(&levels) {
+        Some(n) if n > 0 && n <= 100_000_000 => Ok(design),
+        _ => Err(problem(
+            "design.kind",
+            "the design has no points or too many (more than 100 million)",
+        )),
+    }
+}
+
+fn outputs(list: &[OutputFile], base: &Base) -> Result<Vec<Output>, Problem> {
+    let mut out: Vec<Output> = Vec::new();
+    if list.is_empty() {
+        return Err(problem(
+            "outputs",
+            "list at least one output to summarise ([[outputs]] with a `metric`)",
+        ));
+    }
+    let months = match base {
+        Base::Scenario(b) => Some(b.scenario.months),
+        Base::Builtin(_) => None,
+    };
+    for (i, o) in list.iter().enumerate() {
+        let key = |k: &str| format!("outputs[{i}].{k}");
+        let metric = match base {
+            Base::Builtin(m) => {
+                if o.metric != "y" {
+                    return Err(problem(
+                        key("metric"),
+                        format!("the {} model has one output, `y`", m.name()),
+                    ));
+                }
+                if o.tick.is_some() || o.window.is_some() {
+                    return Err(problem(
+                        key("metric"),
+                        format!("the {} model has no ticks", m.name()),
+                    ));
+                }
+                None
+            }
+            Base::Scenario(_) => Some(metric_index(&o.metric).ok_or_else(|| {
+                problem(
+                    key("metric"),
+                    format!(
+                        "unknown metric \"{}\" (see docs/scenarios.md for the list)",
+                        o.metric
+                    ),
+                )
+            })?),
+        };
+        let months = months.unwrap_or(0) as i64;
+        let tick_ok = |name: &str, t: i64| -> Result<u32, Problem> {
+            if (0..=months).contains(&t) {
+                Ok(t as u32)
+            } else {
+                Err(problem(
+                    key(name),
+                    format!("tick {t} is outside the base scenario's ticks 0..={months}"),
+                ))
+            }
+        };
+        let at = match (o.tick, &o.window) {
+            (Some(_), Some(_)) => {
+                return Err(problem(
+                    key("window"),
+                    "give either `tick` or `window`, not both",
+                ));
+            }
+            (Some(t), None) => At::Tick(tick_ok("tick", t)?),
+            (None, Some(w)) => {
+                let [a, b] = w[..] else {
+                    return Err(problem(key("window"), "must be [first tick, last tick]"));
+                };
+                let (a, b) = (tick_ok("window", a)?, tick_ok("window", b)?);
+                if a > b {
+                    return Err(problem(
+                        key("window"),
+                        format!("is empty: {a} is after {b}"),
+                    ));
+                }
+                At::Window(a, b)
+            }
+            (None, None) => At::Final,
+        };
+        let name = o.name.clone().unwrap_or_else(|| match at {
+            At::Final => o.metric.clone(),
+            At::Tick(t) => format!("{}_t{t}", o.metric),
+            At::Window(a, b) => format!("{}_mean_t{a}_{b}", o.metric),
+        });
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(problem(
+                key("name"),
+                format!("must be letters, digits and underscores, got \"{name}\""),
+            ));
+        }
+        if out.iter().any(|x| x.name == name) {
+            return Err(problem(
+                key("name"),
+                format!("output `{name}` is listed twice; give one a `name`"),
+            ));
+        }
+        out.push(Output { name, metric, at });
+    }
+    Ok(out)
+}
