@@ -35,6 +35,8 @@ pub enum Command {
     Run(RunArgs),
     /// Validate scenario files without running them.
     Check(CheckArgs),
+    /// Measure throughput and memory of the full model on synthetic populations.
+    Bench(crate::bench::BenchArgs),
     /// Run a parameter sweep (grid, zip, lhs, sobol or morris design) into a results folder.
     Sweep(SweepArgs),
     /// Sobol' or Morris sensitivity indices of a finished sobol or morris sweep.
@@ -82,6 +84,7 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run_command(args),
         Command::Check(args) => check_command(args),
+        Command::Bench(args) => crate::bench::bench_command(args),
         Command::Sweep(args) => sweep_command(args),
         Command::Sensitivity(args) => sensitivity_command(args),
         Command::Calibrate(args) => calibrate_command(args),
@@ -109,6 +112,12 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(String);
+
+impl UsageError {
+    pub fn new(message: impl Into<String>) -> UsageError {
+        UsageError(message.into())
+    }
+}
 
 fn check_command(args: CheckArgs) -> anyhow::Result<()> {
     for path in &args.scenarios {

@@ -11,6 +11,7 @@
 //!
 //! The model itself is documented equation by equation in `docs/ODD.md`.
 
+pub mod bench;
 pub mod calendar;
 pub mod cli;
 pub mod engine;
