@@ -39,6 +39,8 @@ pub struct CalibrationFile {
     pub targets: String,
     pub seed: Option<i64>,
     pub replicates: Option<i64>,
+    /// Fixed values applied to the base scenario (e.g. `months = 34`).
+    pub set: Option<toml::Table>,
     #[serde(default)]
     pub abc: AbcFile,
     #[serde(default)]

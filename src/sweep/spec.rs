@@ -33,6 +33,8 @@ pub struct SweepFile {
     pub model: Option<String>,
     pub seed: Option<i64>,
     pub replicates: Option<i64>,
+    /// Fixed values applied to the base scenario at every point (e.g. `months = 36`).
+    pub set: Option<Table>,
     pub design: DesignFile,
     #[serde(default)]
     pub parameters: Vec<ParameterFile>,
@@ -299,7 +301,10 @@ impl Sweep {
         let default_name = path
             .file_stem()
             .map_or_else(|| "sweep".to_string(), |s| s.to_string_lossy().into_owned());
-        let base = load_base(path, &text, file.scenario.as_deref(), file.model.as_deref())?;
+        let mut base = load_base(path, &text, file.scenario.as_deref(), file.model.as_deref())?;
+        if let Some(set) = &file.set {
+            apply_set(&mut base.0, set).map_err(|p| located(&text, path, p))?;
+        }
         Sweep::from_file(file, path, &text, base, default_name).map_err(|p| located(&text, path, p))
     }
 
@@ -473,6 +478,54 @@ pub fn load_base(
                 })),
                 base_text.into_bytes(),
             ))
+        }
+    }
+}
+
+/// Apply a `[set]` table of fixed values to a scenario base and validate the result.
+pub fn apply_set(base: &mut Base, set: &Table) -> Result<(), Problem> {
+    let Base::Scenario(b) = base else {
+        return Err(problem(
+            "set",
+            "`set` changes a base scenario; a built-in model has none",
+        ));
+    };
+    let mut leaves = Vec::new();
+    flatten(set, String::new(), &mut leaves);
+    for (path, value) in leaves {
+        let key = format!("set.{path}");
+        if RESERVED.contains(&path.as_str()) {
+            return Err(problem(
+                key,
+                format!("`{path}` is set by the sweep or calibration itself"),
+            ));
+        }
+        let segments = tomlpath::parse_path(&path)
+            .ok_or_else(|| problem(&key, format!("\"{path}\" is not a dotted key path")))?;
+        tomlpath::set(&mut b.table, &segments, value.clone(), &b.defaults)
+            .map_err(|m| problem(&key, m))?;
+        let file: ScenarioFile = b
+            .table
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| problem(&key, e.message().trim().to_string()))?;
+        b.scenario = Scenario::from_file(file, Some(b.name.clone()))
+            .map_err(|p| problem(&key, format!("`{}`: {}", p.key, p.message)))?;
+    }
+    Ok(())
+}
+
+/// The leaves of a table as (dotted path, value); arrays are leaves.
+fn flatten(t: &Table, prefix: String, out: &mut Vec<(String, Value)>) {
+    for (k, v) in t {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            Value::Table(inner) => flatten(inner, path, out),
+            other => out.push((path, other.clone())),
         }
     }
 }
