@@ -291,6 +291,40 @@ fn an_interrupted_sweep_resumes_to_the_same_bytes() {
 }
 
 #[test]
+fn a_killed_sweep_resumes_to_the_same_bytes() {
+    // A real interruption: SIGKILL (no chance to clean up) while chunks are being written.
+    let text = ccg_sweep("kind = \"lhs\"\npoints = 3000", RANGES)
+        .replace("replicates = 3", "replicates = 4\n\n[set]\nmonths = 24")
+        .replace("window = [2, 4]", "window = [12, 24]");
+    let (dir, sweep) = setup(&text);
+    let whole = dir.path().join("whole");
+    sweep_ok(&sweep, &whole, &[]);
+    let out = dir.path().join("killed");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ccgsim"))
+        .arg("sweep")
+        .arg(&sweep)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .spawn()
+        .unwrap();
+    let journal = out.join(".results.journal");
+    let started = std::time::Instant::now();
+    while fs::metadata(&journal).map_or(0, |m| m.len()) == 0
+        && started.elapsed() < std::time::Duration::from_secs(60)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Killed after its first chunk of 1,024 points (of 3,000), so unfinished.
+    assert!(out.join(".sweep-state.json").exists());
+    assert!(!out.join("results.csv").exists());
+    sweep_ok(&sweep, &out, &["--resume"]);
+    assert_same_folders(&whole, &out);
+}
+
+#[test]
 fn a_resume_folder_from_another_sweep_is_refused_and_left_alone() {
     let (dir, sweep) = setup(&ccg_sweep("kind = \"lhs\"\npoints = 6", RANGES));
     let out = dir.path().join("out");

@@ -271,6 +271,41 @@ pub fn morris_steps(points: &[Vec<f64>], k: usize) -> Option<Vec<(usize, f64)>> 
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_design_expands_to_exactly_its_points(
+            levels in proptest::collection::vec(1usize..5, 1..5),
+            n_exp in 0u32..5,
+            second_order: bool,
+            r in 2u32..6,
+            seed: u64,
+        ) {
+            let k = levels.len();
+            let lists: Vec<bool> = levels.iter().map(|l| l % 2 == 0).collect();
+            let designs = [
+                Design::Grid,
+                Design::Zip,
+                Design::Lhs { points: 1 + n_exp * 3 },
+                Design::Sobol { n: 1 << n_exp, second_order },
+                Design::Morris { trajectories: r, levels: 4, candidates: r + 2 },
+            ];
+            for d in designs {
+                // Zip needs equal lengths: use the first parameter's count for all.
+                let lv = if d == Design::Zip { vec![levels[0]; k] } else { levels.clone() };
+                let pts = d.unit_points(&lv, &lists, seed);
+                prop_assert_eq!(pts.len(), d.point_count(&lv).unwrap());
+                for p in &pts {
+                    prop_assert_eq!(p.len(), k);
+                    prop_assert!(p.iter().all(|x| (0.0..=1.0).contains(x)));
+                }
+            }
+            let grid = Design::Grid.unit_points(&levels, &lists, seed);
+            prop_assert_eq!(grid.len(), levels.iter().product::<usize>());
+        }
+    }
+
     #[test]
     fn grid_is_full_factorial_with_the_first_parameter_slowest() {
         let pts = Design::Grid.unit_points(&[2, 3], &[true, false], 1);
