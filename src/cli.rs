@@ -19,7 +19,7 @@ use crate::output::{OutputExists, prepare_dir};
 use crate::population::Population;
 use crate::scenario::{Scenario, ScenarioError, default_output_dir};
 use crate::sweep::calibrate::{Calibration, run_calibration};
-use crate::sweep::{Shard, Sweep, SweepError, SweepOptions, run_sweep};
+use crate::sweep::{Shard, Stopped, Sweep, SweepError, SweepOptions, run_sweep};
 
 /// Simulate English CCGs and the buy-in of their member GP practices.
 #[derive(Debug, Parser)]
@@ -95,7 +95,7 @@ pub fn run() -> anyhow::Result<()> {
 /// The process exit code for an error: 2 for input the user can fix, 130 for an interrupted run,
 /// 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.is::<Interrupted>() {
+    if err.is::<Interrupted>() || err.is::<Stopped>() {
         130
     } else if err.is::<ScenarioError>()
         || err.is::<OutputExists>()
@@ -396,6 +396,8 @@ fn bar(quiet: bool, len: u64, template: &str) -> ProgressBar {
             .expect("valid template")
             .progress_chars("=> "),
     );
+    // Keep the spinner and clock moving between chunks.
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
 }
 
@@ -447,15 +449,7 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
         })
     });
     progress.finish_and_clear();
-    let report = match report {
-        Err(e) if e.is::<Interrupted>() => {
-            return Err(e.context(format!(
-                "sweep stopped; finished points are kept in '{}': rerun with --resume to continue",
-                out.display()
-            )));
-        }
-        r => r?,
-    };
+    let report = report?;
     if !args.quiet {
         if report.already_complete {
             eprintln!("{}: already complete in '{}'", sweep.name, out.display());

@@ -20,5 +20,5 @@ pub mod testfns;
 pub mod tomlpath;
 
 pub use error::SweepError;
-pub use runner::{Shard, SweepManifest, SweepOptions, SweepReport, run_sweep};
+pub use runner::{Shard, Stopped, SweepManifest, SweepOptions, SweepReport, run_sweep};
 pub use spec::Sweep;

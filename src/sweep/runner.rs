@@ -20,7 +20,6 @@ use super::design::Design;
 use super::error::SweepError;
 use super::spec::{At, Base, Domain, PointModel, Sweep, located, read};
 use crate::engine::{Workspace, simulate_ccg};
-use crate::experiment::Interrupted;
 use crate::metrics::{METRICS, TALLY_LEN, Tally, add_into};
 use crate::output::{OutputExists, PendingFile, number};
 use crate::population::Population;
@@ -35,6 +34,11 @@ pub const SUMMARY_JOURNAL: &str = ".summary.journal";
 /// The files of a finished sweep folder.
 pub const FILES: [&str; 4] = ["points.csv", "results.csv", "summary.csv", "manifest.json"];
 pub const SUMMARY_HEADER: [&str; 7] = ["point", "metric", "mean", "sd", "ci_low", "ci_high", "n"];
+
+/// The sweep was stopped (Ctrl-C) before it finished; what was done is kept for `--resume`.
+#[derive(Debug, thiserror::Error)]
+#[error("sweep stopped before it finished; the finished points are kept in '{}': run the same command with --resume to continue", .0.display())]
+pub struct Stopped(pub PathBuf);
 
 /// Run one 1/N of the points: point p belongs to shard (p mod N) + 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,13 +303,15 @@ pub fn run_sweep(
     let mut state = state;
 
     let units = units_per_point(sweep);
-    let chunk_points = (8192 / (units * sweep.replicates as usize).max(1)).clamp(1, 4096);
+    // About 2,048 runs of one CCG per chunk: enough to keep every thread busy, small enough that
+    // progress (and the journal) moves every second or so. Results do not depend on it.
+    let chunk_points = (2048 / (units * sweep.replicates as usize).max(1)).clamp(1, 4096);
     let unit_points = sweep.unit_points();
     on_chunk(state.points_done, mine.len(), 0);
     while state.points_done < mine.len() {
         if cancel.load(Ordering::Relaxed) || opts.stop_after.is_some_and(|k| state.points_done >= k)
         {
-            return Err(Interrupted.into());
+            return Err(Stopped(dir.clone()).into());
         }
         let mut end = (state.points_done + chunk_points).min(mine.len());
         if let Some(k) = opts.stop_after {
@@ -316,7 +322,7 @@ pub fn run_sweep(
         let chunk = &mine[state.points_done..end];
         let outputs = run_chunk(sweep, &unit_points, chunk, cancel)?;
         if cancel.load(Ordering::Relaxed) {
-            return Err(Interrupted.into());
+            return Err(Stopped(dir.clone()).into());
         }
         let (rows, sums) = format_rows(sweep, chunk, &outputs)?;
         append(&mut results, &rows, dir, RESULTS_JOURNAL)?;
