@@ -123,7 +123,8 @@ pub struct Parameter {
     pub path: String,
     pub segments: Vec<Segment>,
     pub domain: Domain,
-    /// Values are written as integers (the scenario key is an integer).
+    /// Values are written as integers (the scenario key is an integer); a linear range then
+    /// gives each integer in it an equal share of the unit interval.
     pub integer: bool,
 }
 
@@ -149,6 +150,14 @@ impl Parameter {
     pub fn value_at(&self, u: f64) -> Value {
         match &self.domain {
             Domain::Values(v) => v[((u * v.len() as f64) as usize).min(v.len() - 1)].clone(),
+            // Integers on a linear scale: each of lo..=hi gets an equal share of [0, 1], so the
+            // ends are drawn as often as the values between them.
+            Domain::Range {
+                lo, hi, log: false, ..
+            } if self.integer => {
+                let (lo, hi) = (lo.round(), hi.round());
+                Value::Integer((lo + (u * (hi - lo + 1.0)).floor()).min(hi) as i64)
+            }
             Domain::Range { lo, hi, log, .. } => self.number(range_at(*lo, *hi, *log, u)),
         }
     }
@@ -1068,4 +1077,48 @@ fn outputs(list: &[OutputFile], base: &Base) -> Result<Vec<Output>, Problem> {
         out.push(Output { name, metric, at });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(lo: f64, hi: f64, log: bool, integer: bool) -> Parameter {
+        Parameter {
+            path: "x".into(),
+            segments: tomlpath::parse_path("x").unwrap(),
+            domain: Domain::Range {
+                lo,
+                hi,
+                log,
+                levels: None,
+            },
+            integer,
+        }
+    }
+
+    #[test]
+    fn unit_coordinates_map_onto_ranges_and_lists() {
+        let p = range(0.0, 0.5, false, false);
+        assert_eq!(p.value_at(0.0), Value::Float(0.0));
+        assert_eq!(p.value_at(1.0), Value::Float(0.5));
+        let l = range(0.01, 1.0, true, false);
+        assert!((l.value_at(0.5).as_float().unwrap() - 0.1).abs() < 1e-12);
+        // Integers 1..=4 each take a quarter of the unit interval.
+        let i = range(1.0, 4.0, false, true);
+        let counts = (0..400).fold([0; 4], |mut c, j| {
+            let v = i.value_at((j as f64 + 0.5) / 400.0).as_integer().unwrap();
+            c[(v - 1) as usize] += 1;
+            c
+        });
+        assert_eq!(counts, [100; 4]);
+        assert_eq!(i.value_at(1.0), Value::Integer(4));
+        let v = Parameter {
+            domain: Domain::Values(vec![Value::String("a".into()), Value::String("b".into())]),
+            ..range(0.0, 1.0, false, false)
+        };
+        assert_eq!(v.value_at(0.25), Value::String("a".into()));
+        assert_eq!(v.value_at(0.75), Value::String("b".into()));
+        assert_eq!(v.value_at(1.0), Value::String("b".into()));
+    }
 }
