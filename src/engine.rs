@@ -2,11 +2,11 @@
 //! what a survey of its members would find each month. Equation labels refer to `docs/ODD.md`.
 //!
 //! A month has three phases (ODD 3): the CCG's actions, practice by practice from a random start
-//! (sequential, because the budget is spent in that order); then, locality by locality, the
-//! monthly adjustment of every state and the survey, written as straight-line arithmetic over
-//! columns of practice state so the compiler processes several practices per instruction. Random
-//! numbers for the second phase are drawn into buffers first, in practice order, so the stream's
-//! use does not depend on how the arithmetic is vectorised.
+//! (sequential, because the budget is spent in that order); then the monthly adjustment of every
+//! state, and the survey, each written as straight-line arithmetic over columns of practice state
+//! so the compiler processes several practices per instruction. Random numbers for the last two
+//! phases are drawn into buffers first, in practice order, so the stream's use does not depend on
+//! how the arithmetic is vectorised.
 
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
@@ -90,8 +90,9 @@ impl Draws {
         }
         for i in 0..n {
             let x: u64 = rng.random();
-            self.shock_trust[i] = (x >> 40) as f32 * SCALE - 1.0;
-            self.shock_engagement[i] = ((x >> 8) & 0xFF_FFFF) as f32 * SCALE - 1.0;
+            // Midpoints of 2^24 equal cells of [-1, 1): symmetric about zero.
+            self.shock_trust[i] = ((x >> 40) as f32 + 0.5) * SCALE - 1.0;
+            self.shock_engagement[i] = (((x >> 8) & 0xFF_FFFF) as f32 + 0.5) * SCALE - 1.0;
             for half in 0..2 {
                 let y: u64 = rng.random();
                 for k in 0..4 {
@@ -158,6 +159,9 @@ pub fn simulate_ccg(
         let review_now = escalation.filter(|e| tick % e.review_every == 0);
         let any_rate = month.plans.iter().any(|plan| plan.rate > 0.0);
 
+        // Peer influence pulls toward each locality's means at the start of the month (ODD 7.3).
+        locality_means(pr, bounds, peers);
+
         // Phase 1: the CCG's actions. Budget rationing serves practices in order from a random
         // start (ODD 7.8).
         if any_rate || review_now.is_some() {
@@ -180,14 +184,11 @@ pub fn simulate_ccg(
             }
         }
 
-        // Phases 2 and 3: monthly adjustment toward targets, then the survey, locality by
-        // locality (peer influence uses each locality's means at the start of the phase).
+        // Phases 2 and 3: monthly adjustment toward targets, then the survey.
         draws.fill(n, &mut rng);
         let mut counts = Counts::default();
         let terms = MonthConstants::new(p, &month);
-        locality_means(pr, bounds, peers);
-        adjust(&consts, &terms, pr, draws, peers);
-        survey(&consts, pr, draws, &mut counts);
+        adjust_and_survey(&consts, &terms, pr, draws, peers, &mut counts);
         counts.add_to(tally, pr, month.control);
     }
 }
@@ -365,18 +366,19 @@ fn month_terms(scenario: &Scenario, env: &Environment, ccg: &Ccg, tick: u32) -> 
     }
 }
 
-/// Each practice's locality mean engagement and trust at the start of the month (ODD 7.3).
+/// Each practice's locality mean engagement and trust at the start of the month (ODD 7.3),
+/// summed in double precision so large localities keep their accuracy.
 fn locality_means(pr: &Practices, bounds: &[usize], peers: &mut Peers) {
     let n = pr.len();
     peers.engagement.resize(n, 0.0);
     peers.trust.resize(n, 0.0);
     for w in bounds.windows(2) {
         let block = w[0]..w[1];
-        let len = block.len().max(1) as f32;
-        let e: f32 = pr.engagement[block.clone()].iter().sum();
-        let t: f32 = pr.trust[block.clone()].iter().sum();
-        peers.engagement[block.clone()].fill(e / len);
-        peers.trust[block].fill(t / len);
+        let len = block.len().max(1) as f64;
+        let e: f64 = pr.engagement[block.clone()].iter().map(|&x| x as f64).sum();
+        let t: f64 = pr.trust[block.clone()].iter().map(|&x| x as f64).sum();
+        peers.engagement[block.clone()].fill((e / len) as f32);
+        peers.trust[block].fill((t / len) as f32);
     }
 }
 
@@ -556,10 +558,46 @@ impl MonthConstants {
     }
 }
 
+/// Phases 2 and 3 of a month. On x86-64 processors with AVX2 the same code is compiled a second
+/// time for 8-wide vectors and chosen at run time; both versions use only IEEE additions,
+/// multiplications, divisions and comparisons in the same order (Rust never fuses them), so
+/// they give the same bits.
+fn adjust_and_survey(
+    c: &Constants,
+    m: &MonthConstants,
+    pr: &mut Practices,
+    draws: &Draws,
+    peers: &Peers,
+    out: &mut Counts,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor supports AVX2, checked just above.
+        unsafe { adjust_and_survey_avx2(c, m, pr, draws, peers, out) };
+        return;
+    }
+    adjust(c, m, pr, draws, peers);
+    survey(c, pr, draws, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn adjust_and_survey_avx2(
+    c: &Constants,
+    m: &MonthConstants,
+    pr: &mut Practices,
+    draws: &Draws,
+    peers: &Peers,
+    out: &mut Counts,
+) {
+    adjust(c, m, pr, draws, peers);
+    survey(c, pr, draws, out);
+}
+
 /// Eqs. A5, G2, D4-D7, Q2: one month of partial adjustment toward the targets, peer influence
 /// toward the practice's locality means, and noise. Branch-free straight-line arithmetic over
 /// columns cut to one length, so the compiler vectorises it.
-#[inline]
+#[inline(always)]
 fn adjust(c: &Constants, m: &MonthConstants, pr: &mut Practices, draws: &Draws, peers: &Peers) {
     let len = pr.len();
     let memory = &mut pr.sanction_memory[..len];
@@ -670,18 +708,18 @@ impl Counts {
     }
 }
 
-/// Sum in eight interleaved lanes (a fixed order, so the result is the same on every run) and
-/// combine the lanes in f64.
+/// Sum in four interleaved double-precision lanes (a fixed order, so the result is the same on
+/// every run, and accurate for very large CCGs).
 fn lanes(xs: &[f32], f: impl Fn(f32) -> f32) -> f64 {
-    let mut acc = [0.0f32; 8];
-    let chunks = xs.chunks_exact(8);
+    let mut acc = [0.0f64; 4];
+    let chunks = xs.chunks_exact(4);
     let rest = chunks.remainder();
     for chunk in chunks {
-        for k in 0..8 {
-            acc[k] += f(chunk[k]);
+        for k in 0..4 {
+            acc[k] += f(chunk[k]) as f64;
         }
     }
-    let mut total: f64 = acc.iter().map(|&a| a as f64).sum();
+    let mut total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     for &x in rest {
         total += f(x) as f64;
     }
@@ -702,36 +740,25 @@ fn hit(u: u16, p: f32) -> u32 {
     ((u as f32) < p * 65_536.0) as u32
 }
 
-/// Eqs. S1-S5: draw the survey answers of the practices in `block` from their state and count
-/// them (ODD 7.10). Written without branches and with every column cut to the block's length so
-/// the compiler can vectorise it.
-#[inline]
+/// Eqs. S1-S5: draw every practice's survey answers from its state and count them (ODD 7.10).
+/// Written without branches and with every column cut to one length so the compiler can
+/// vectorise it.
+#[inline(always)]
 fn survey(c: &Constants, pr: &Practices, draws: &Draws, out: &mut Counts) {
     let len = pr.len();
-    let block = 0..len;
-    let role = &pr.role[block.clone()][..len];
-    let trust = &pr.trust[block.clone()][..len];
-    let influence = &pr.influence[block.clone()][..len];
-    let engagement = &pr.engagement[block.clone()][..len];
-    let burden = &pr.burden[block.clone()][..len];
-    let view_anchor = &pr.view_anchor[block.clone()][..len];
-    let o0 = &pr.attitude_odds[0][block.clone()][..len];
-    let o1 = &pr.attitude_odds[1][block.clone()][..len];
-    let o2 = &pr.attitude_odds[2][block.clone()][..len];
-    let o3 = &pr.attitude_odds[3][block.clone()][..len];
+    let role = &pr.role[..len];
+    let trust = &pr.trust[..len];
+    let influence = &pr.influence[..len];
+    let engagement = &pr.engagement[..len];
+    let burden = &pr.burden[..len];
+    let view_anchor = &pr.view_anchor[..len];
+    let o0 = &pr.attitude_odds[0][..len];
+    let o1 = &pr.attitude_odds[1][..len];
+    let o2 = &pr.attitude_odds[2][..len];
+    let o3 = &pr.attitude_odds[3][..len];
     let [u0, u1, u2, u3, u4, u5, u6, u7] = &draws.answer;
-    let (u0, u1, u2, u3) = (
-        &u0[block.clone()][..len],
-        &u1[block.clone()][..len],
-        &u2[block.clone()][..len],
-        &u3[block.clone()][..len],
-    );
-    let (u4, u5, u6, u7) = (
-        &u4[block.clone()][..len],
-        &u5[block.clone()][..len],
-        &u6[block.clone()][..len],
-        &u7[block][..len],
-    );
+    let (u0, u1, u2, u3) = (&u0[..len], &u1[..len], &u2[..len], &u3[..len]);
+    let (u4, u5, u6, u7) = (&u4[..len], &u5[..len], &u6[..len], &u7[..len]);
     let (mut governing_body, mut no_role) = (0u32, 0u32);
     let (mut engaged, mut highly) = (0u32, 0u32);
     let (mut influence_all, mut influence_no_role) = (0u32, 0u32);
