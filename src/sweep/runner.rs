@@ -364,6 +364,9 @@ fn open_folder(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<Folder> {
                 "sensitivity.csv",
             ]
             .contains(&name)
+            // Temporary files of a state or final file being written when the run stopped.
+            || name == format!("{STATE_FILE}.tmp")
+            || (name.starts_with('.') && name.ends_with(".partial"))
     };
     let entries: Vec<String> = match std::fs::read_dir(dir) {
         Ok(rd) => rd
