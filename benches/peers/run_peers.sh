@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Benchmark ccgsim against its two peer implementations (NumPy and Mesa) and dock the three.
+#
+#   benches/peers/run_peers.sh [options]
+#
+# 1. Creates benches/peers/.venv (python3 -m venv) and installs requirements.txt into it.
+# 2. Builds ccgsim (cargo build --release).
+# 3. Speed: runs ccgsim (all cores, then one thread), the NumPy peer and the Mesa peer on one
+#    scenario and prints practice-updates per second (practices x months x replicates / seconds)
+#    with the ratio ccgsim / peer. Mesa is slow, so by default it runs fewer replicates and
+#    months; its rate is per practice-update, so the comparison stays fair.
+# 4. Docking (statistical): runs the three on a common scenario with enough replicates and
+#    checks that their mean trajectories of mean_trust, engaged_share and influence_share agree
+#    within their 95% intervals at (nearly) every tick.
+# 5. Docking (exact): runs the three on lockstep.toml, whose state trajectories are
+#    deterministic, and checks that they agree to rounding.
+# Exits non-zero if either docking check fails.
+#
+# Options (each also settable by the environment variable in brackets):
+#   --scenario FILE            speed scenario [SCENARIO] (default scenarios/england_2015.toml)
+#   --replicates N             ccgsim and NumPy replicates for speed [REPLICATES]
+#                              (default: the scenario's own)
+#   --mesa-replicates N        Mesa replicates for speed [MESA_REPLICATES] (default 3)
+#   --mesa-months M            Mesa months for speed [MESA_MONTHS] (default 36)
+#   --dock-scenario FILE       docking scenario [DOCK_SCENARIO] (default scenarios/baseline.toml)
+#   --dock-replicates N        ccgsim and NumPy replicates for docking [DOCK_REPLICATES] (200)
+#   --dock-mesa-replicates N   Mesa replicates for docking [DOCK_MESA_REPLICATES] (100)
+#   --quick                    small runs: a check that everything works [QUICK=1]
+#   --no-speed, --no-dock      skip a part [NO_SPEED=1, NO_DOCK=1]
+#   --keep DIR                 keep every output in DIR [KEEP] (default: a temporary folder)
+#   --ccgsim BIN               use this ccgsim binary instead of building one [CCGSIM]
+#   --own-structure            let the peers draw their own CCG sizes, list sizes and levels
+#                              [OWN_STRUCTURE=1] (default: they take the CCGs ccgsim drew, from
+#                              its by_ccg.csv, so all three simulate the same population)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+
+SCENARIO="${SCENARIO:-scenarios/england_2015.toml}"
+REPLICATES="${REPLICATES:-}"
+MESA_REPLICATES="${MESA_REPLICATES:-}"
+MESA_MONTHS="${MESA_MONTHS:-}"
+DOCK_SCENARIO="${DOCK_SCENARIO:-scenarios/baseline.toml}"
+DOCK_REPLICATES="${DOCK_REPLICATES:-}"
+DOCK_MESA_REPLICATES="${DOCK_MESA_REPLICATES:-}"
+QUICK="${QUICK:-0}"
+NO_SPEED="${NO_SPEED:-0}"
+NO_DOCK="${NO_DOCK:-0}"
+KEEP="${KEEP:-}"
+CCGSIM="${CCGSIM:-}"
+OWN_STRUCTURE="${OWN_STRUCTURE:-0}"
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --scenario) SCENARIO="$2"; shift 2 ;;
+    --replicates) REPLICATES="$2"; shift 2 ;;
+    --mesa-replicates) MESA_REPLICATES="$2"; shift 2 ;;
+    --mesa-months) MESA_MONTHS="$2"; shift 2 ;;
+    --dock-scenario) DOCK_SCENARIO="$2"; shift 2 ;;
+    --dock-replicates) DOCK_REPLICATES="$2"; shift 2 ;;
+    --dock-mesa-replicates) DOCK_MESA_REPLICATES="$2"; shift 2 ;;
+    --quick) QUICK=1; shift ;;
+    --no-speed) NO_SPEED=1; shift ;;
+    --no-dock) NO_DOCK=1; shift ;;
+    --keep) KEEP="$2"; shift 2 ;;
+    --ccgsim) CCGSIM="$2"; shift 2 ;;
+    --own-structure) OWN_STRUCTURE=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+if [[ "$QUICK" == 1 ]]; then
+  REPLICATES="${REPLICATES:-10}"
+  MESA_REPLICATES="${MESA_REPLICATES:-1}"
+  MESA_MONTHS="${MESA_MONTHS:-6}"
+  DOCK_REPLICATES="${DOCK_REPLICATES:-50}"
+  DOCK_MESA_REPLICATES="${DOCK_MESA_REPLICATES:-30}"
+fi
+MESA_REPLICATES="${MESA_REPLICATES:-3}"
+MESA_MONTHS="${MESA_MONTHS:-36}"
+DOCK_REPLICATES="${DOCK_REPLICATES:-200}"
+DOCK_MESA_REPLICATES="${DOCK_MESA_REPLICATES:-100}"
+
+# Relative scenario paths are taken from the repository root.
+cd "$repo"
+
+# 1. Python environment.
+venv="$here/.venv"
+if [[ ! -x "$venv/bin/python" ]]; then
+  echo "== creating $venv" >&2
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+py="$venv/bin/python"
+
+# 2. ccgsim.
+if [[ -n "$CCGSIM" ]]; then
+  ccgsim="$(cd "$(dirname "$CCGSIM")" && pwd)/$(basename "$CCGSIM")"
+else
+  echo "== building ccgsim" >&2
+  cargo build --release --quiet
+  ccgsim="$repo/target/release/ccgsim"
+fi
+echo "== ccgsim: $("$ccgsim" --version 2>/dev/null || echo "$ccgsim")" >&2
+
+if [[ -n "$KEEP" ]]; then
+  out="$KEEP"
+  mkdir -p "$out"
+else
+  out="$(mktemp -d)"
+  trap 'rm -rf "$out"' EXIT
+fi
+
+now() { date +%s.%N; }
+
+# Run ccgsim on $1 with $2 replicates (empty: the scenario's) into $out/$3, extra args after.
+run_ccgsim() {
+  local scenario="$1" reps="$2" name="$3"; shift 3
+  local args=(run "$scenario" --out "$out/$name" --force --quiet)
+  [[ -n "$reps" ]] && args+=(--replicates "$reps")
+  local t0 t1
+  t0="$(now)"
+  "$ccgsim" "${args[@]}" "$@"
+  t1="$(now)"
+  "$py" "$here/compare.py" ccgsim-timing --manifest "$out/$name/manifest.json" --name "$name" \
+    --process-seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+    --out "$out/$name.json"
+}
+
+# Run peer $1 (numpy or mesa) on $2 with $3 replicates (empty: the scenario's) as $4, on the
+# population of the ccgsim run $5; extra args after.
+run_peer() {
+  local peer="$1" scenario="$2" reps="$3" name="$4" structure="$5"; shift 5
+  local args=("$scenario" --out "$out/$name.csv" --timing-json "$out/$name.json")
+  [[ -n "$reps" ]] && args+=(--replicates "$reps")
+  [[ "$OWN_STRUCTURE" != 1 ]] && args+=(--structure "$out/$structure/by_ccg.csv")
+  "$py" "$here/ccg_$peer.py" "${args[@]}" "$@" | sed 's/^/    /'
+}
+
+status=0
+
+if [[ "$NO_SPEED" != 1 ]]; then
+  echo "== speed: $SCENARIO" >&2
+  run_ccgsim "$SCENARIO" "$REPLICATES" ccgsim
+  run_ccgsim "$SCENARIO" "$REPLICATES" ccgsim-1-thread --threads 1
+  echo "  numpy peer:" >&2
+  run_peer numpy "$SCENARIO" "$REPLICATES" numpy ccgsim
+  echo "  mesa peer ($MESA_REPLICATES replicates, $MESA_MONTHS months):" >&2
+  run_peer mesa "$SCENARIO" "$MESA_REPLICATES" mesa ccgsim --months "$MESA_MONTHS"
+  echo
+  "$py" "$here/compare.py" report --speed ccgsim="$out/ccgsim.json" \
+    ccgsim-1-thread="$out/ccgsim-1-thread.json" numpy="$out/numpy.json" mesa="$out/mesa.json"
+fi
+
+if [[ "$NO_DOCK" != 1 ]]; then
+  echo "== docking: $DOCK_SCENARIO" >&2
+  run_ccgsim "$DOCK_SCENARIO" "$DOCK_REPLICATES" dock-ccgsim
+  run_peer numpy "$DOCK_SCENARIO" "$DOCK_REPLICATES" dock-numpy dock-ccgsim
+  run_peer mesa "$DOCK_SCENARIO" "$DOCK_MESA_REPLICATES" dock-mesa dock-ccgsim
+  "$py" "$here/compare.py" report --dock ccgsim="$out/dock-ccgsim/timeseries.csv" \
+    numpy="$out/dock-numpy.csv" mesa="$out/dock-mesa.csv" || status=1
+
+  echo "== exact docking: lockstep" >&2
+  run_ccgsim "$here/lockstep.toml" "" lockstep-ccgsim
+  run_peer numpy "$here/lockstep.toml" "" lockstep-numpy lockstep-ccgsim
+  run_peer mesa "$here/lockstep.toml" "" lockstep-mesa lockstep-ccgsim
+  "$py" "$here/compare.py" exact ccgsim="$out/lockstep-ccgsim/timeseries.csv" \
+    numpy="$out/lockstep-numpy.csv" mesa="$out/lockstep-mesa.csv" || status=1
+fi
+
+[[ -n "$KEEP" ]] && echo "outputs kept in $out" >&2
+exit "$status"
