@@ -201,7 +201,7 @@ impl Default for Acceptability {
     fn default() -> Self {
         Acceptability {
             enabled: true,
-            initial_support: PerAction::new(0.780, 0.641, 0.216, 0.105),
+            initial_support: PerAction::new(0.781, 0.639, 0.217, 0.104),
             support_sd: 0.8,
             trust_coupling: 2.0,
             trust_step: 0.04,
@@ -236,7 +236,7 @@ impl Default for Roles {
             engagement: PerRole::new(0.20, 0.10),
             trust: PerRole::new(0.10, 0.05),
             influence: PerRole::new(0.45, 0.25),
-            view: PerRole::new(0.74, 0.6),
+            view: PerRole::new(0.93, 0.6),
         }
     }
 }
@@ -340,7 +340,7 @@ impl Default for Burden {
             rate: 0.3,
             engagement_effect: 0.3,
             reference_load: 0.25,
-            positive_base: 0.075,
+            positive_base: 0.072,
             positive_slope: 0.2,
         }
     }
@@ -448,8 +448,8 @@ impl Default for Survey {
             view_trust: 3.0,
             view_influence: 2.0,
             view_engagement: 2.0,
-            positive_cut: 1.30,
-            negative_cut: -0.645,
+            positive_cut: 1.303,
+            negative_cut: -0.669,
         }
     }
 }

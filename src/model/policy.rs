@@ -8,6 +8,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::params::Checker;
+use super::submodels::ln;
 use super::{Action, CommissioningLevel};
 use rand::RngExt;
 
@@ -258,14 +259,10 @@ impl Dispenser {
         if rate >= 1.0 {
             return 1;
         }
-        // Inversion: G = 1 + floor(ln U / ln(1 - rate)), U uniform on (0, 1].
+        // Inversion: G = 1 + floor(ln U / ln(1 - rate)), U uniform on (0, 1]. The quotient is
+        // non-negative, so truncation is the floor; `as` saturates for huge gaps.
         let u = 1.0 - rng.random::<f64>();
-        let g = 1.0 + (u.ln() / self.log_miss[k]).floor();
-        if g >= u64::MAX as f64 {
-            u64::MAX
-        } else {
-            g as u64
-        }
+        1 + (ln(u as f32) as f64 / self.log_miss[k]) as u64
     }
 
     /// The actions the next practice in order receives.
