@@ -57,7 +57,7 @@ DEFAULT_MODEL = {
     },
     "acceptability": {
         "enabled": True,
-        "initial_support": _per_action(0.780, 0.641, 0.216, 0.105),
+        "initial_support": _per_action(0.781, 0.639, 0.217, 0.104),
         "support_sd": 0.8,
         "trust_coupling": 2.0,
         "trust_step": 0.04,
@@ -72,7 +72,7 @@ DEFAULT_MODEL = {
         "engagement": _per_role(0.20, 0.10),
         "trust": _per_role(0.10, 0.05),
         "influence": _per_role(0.45, 0.25),
-        "view": _per_role(0.74, 0.6),
+        "view": _per_role(0.93, 0.6),
     },
     "peers": {"enabled": True, "rate": 0.05},
     "size": {"enabled": True, "influence_per_log_size": 0.06, "reference_practices": 33.0},
@@ -85,7 +85,7 @@ DEFAULT_MODEL = {
         "rate": 0.3,
         "engagement_effect": 0.3,
         "reference_load": 0.25,
-        "positive_base": 0.075,
+        "positive_base": 0.072,
         "positive_slope": 0.2,
     },
     "delegation": {
@@ -109,8 +109,8 @@ DEFAULT_MODEL = {
         "view_trust": 3.0,
         "view_influence": 2.0,
         "view_engagement": 2.0,
-        "positive_cut": 1.30,
-        "negative_cut": -0.645,
+        "positive_cut": 1.303,
+        "negative_cut": -0.669,
     },
 }
 
