@@ -256,11 +256,8 @@ impl Scenario {
         let d = Scenario::default();
 
         let name = f.name.or(default_name).unwrap_or(d.name);
-        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-            c.problem(
-                "name",
-                format!("must be a plain folder name, got \"{name}\""),
-            );
+        if let Err(message) = check_folder_name(&name) {
+            c.problem("name", message);
         }
         let months = int_in(&mut c, "months", f.months, d.months as i64, 1, 1200);
         let replicates = int_in(
@@ -271,14 +268,10 @@ impl Scenario {
             1,
             10_000_000,
         );
-        let seed = match f.seed {
-            Some(s) if s < 0 => {
-                c.problem("seed", format!("must be a non-negative integer, got {s}"));
-                0
-            }
-            Some(s) => s as u64,
-            None => d.seed,
-        };
+        let seed = check_seed(f.seed, d.seed).unwrap_or_else(|message| {
+            c.problem("seed", message);
+            0
+        });
         let start = f.start.unwrap_or(d.start);
 
         let defaults = governance(
@@ -551,6 +544,24 @@ fn schedule(
     }
     Schedule {
         points: points.iter().map(|p| (p.from, p.value)).collect(),
+    }
+}
+
+/// A run's name becomes its output folder, so it must be one plain folder name.
+pub fn check_folder_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        return Err(format!("must be a plain folder name, got \"{name}\""));
+    }
+    Ok(())
+}
+
+/// A seed as written in a file (TOML integers are signed): `default` if absent, else a
+/// non-negative integer.
+pub fn check_seed(seed: Option<i64>, default: u64) -> Result<u64, String> {
+    match seed {
+        Some(s) if s < 0 => Err(format!("must be a non-negative integer, got {s}")),
+        Some(s) => Ok(s as u64),
+        None => Ok(default),
     }
 }
 

@@ -27,6 +27,7 @@ use crate::model::params::Problem;
 use crate::output::manifest::sha256_hex;
 use crate::output::{PendingFile, number};
 use crate::rng::{Purpose, derive_seed, stream};
+use crate::scenario::{check_folder_name, check_seed};
 
 /// A calibration file as written.
 #[derive(Debug, Deserialize)]
@@ -254,22 +255,8 @@ fn validate(
     default_name: String,
 ) -> Result<Calibration, Problem> {
     let name = f.name.unwrap_or(default_name);
-    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-        return Err(problem(
-            "name",
-            format!("must be a plain folder name, got \"{name}\""),
-        ));
-    }
-    let seed = match f.seed {
-        Some(s) if s < 0 => {
-            return Err(problem(
-                "seed",
-                format!("must be a non-negative integer, got {s}"),
-            ));
-        }
-        Some(s) => s as u64,
-        None => 1,
-    };
+    check_folder_name(&name).map_err(|m| problem("name", m))?;
+    let seed = check_seed(f.seed, 1).map_err(|m| problem("seed", m))?;
     let int =
         |key: &str, v: Option<i64>, default: i64, lo: i64, hi: i64| -> Result<usize, Problem> {
             let v = v.unwrap_or(default);

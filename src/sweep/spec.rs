@@ -22,6 +22,7 @@ use crate::population::Population;
 use crate::scenario::Scenario;
 use crate::scenario::error::{key_at, location_of, span_of_key};
 use crate::scenario::file::ScenarioFile;
+use crate::scenario::{check_folder_name, check_seed};
 
 /// The top level of a sweep file, as written.
 #[derive(Debug, Deserialize)]
@@ -326,22 +327,8 @@ impl Sweep {
     ) -> Result<Sweep, Problem> {
         let (base, base_bytes) = base;
         let name = f.name.unwrap_or(default_name);
-        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-            return Err(problem(
-                "name",
-                format!("must be a plain folder name, got \"{name}\""),
-            ));
-        }
-        let seed = match f.seed {
-            Some(s) if s < 0 => {
-                return Err(problem(
-                    "seed",
-                    format!("must be a non-negative integer, got {s}"),
-                ));
-            }
-            Some(s) => s as u64,
-            None => 1,
-        };
+        check_folder_name(&name).map_err(|m| problem("name", m))?;
+        let seed = check_seed(f.seed, 1).map_err(|m| problem("seed", m))?;
         let default_reps = match &base {
             Base::Builtin(m) if !m.is_stochastic() => 1,
             _ => 10,
