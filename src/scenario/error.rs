@@ -1,11 +1,14 @@
-//! Scenario errors that a user can fix: each names the file, and where it can, the line, column
-//! and dotted key of the problem.
+//! Errors in a TOML input file (a scenario, sweep or calibration file) that a user can fix: each
+//! names the file, and where it can, the line, column and dotted key of the problem. The parsing
+//! helpers here are shared by every kind of input file.
 
 use std::fmt;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use toml::de::{DeTable, DeValue};
+
+use crate::model::params::Problem;
 
 /// Where in a scenario file a problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,10 +23,10 @@ impl fmt::Display for Location {
     }
 }
 
-/// A scenario file that cannot be read, parsed or accepted.
+/// A TOML input file that cannot be read, parsed or accepted.
 #[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    #[error("could not read scenario file '{}'", path.display())]
+pub enum InputError {
+    #[error("could not read '{}'", path.display())]
     Read {
         path: PathBuf,
         #[source]
@@ -42,6 +45,52 @@ pub enum ScenarioError {
         key: String,
         message: String,
     },
+}
+
+/// Errors in scenario files.
+pub type ScenarioError = InputError;
+
+/// Read an input file.
+pub fn read_input(path: &Path) -> Result<String, InputError> {
+    std::fs::read_to_string(path).map_err(|source| InputError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Parse TOML `text` (from `path`) into `T`, mapping syntax and type errors, and unknown keys, to
+/// the file's line, column and dotted key.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+) -> Result<T, InputError> {
+    let tree = DeTable::parse(text).map_err(|e| InputError::Syntax {
+        path: path.to_path_buf(),
+        location: location_of(text, e.span().map_or(0, |s| s.start)),
+        message: e.message().trim().to_string(),
+    })?;
+    toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        InputError::Invalid {
+            path: path.to_path_buf(),
+            location: Some(location_of(text, offset)),
+            key: key_at(tree.get_ref(), offset).unwrap_or_else(|| "(top level)".into()),
+            message: e.message().trim().to_string(),
+        }
+    })
+}
+
+/// A validation [`Problem`] in `text` (from `path`), as an error naming its line, column and key.
+pub fn located(text: &str, path: &Path, p: Problem) -> InputError {
+    let location = DeTable::parse(text)
+        .ok()
+        .and_then(|tree| span_of_key(tree.get_ref(), &p.key).map(|s| location_of(text, s.start)));
+    InputError::Invalid {
+        path: path.to_path_buf(),
+        location,
+        key: p.key,
+        message: p.message,
+    }
 }
 
 /// The 1-based line and column of byte `offset` in `text`.

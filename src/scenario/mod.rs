@@ -7,13 +7,12 @@ pub mod file;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use toml::de::DeTable;
 
 use crate::calendar::Month;
 use crate::model::params::{Checker, Problem};
 use crate::model::{CommissioningLevel, Framing, Params, Policy};
 pub use error::ScenarioError;
-use error::{key_at, location_of, span_of_key};
+use error::{located, parse_toml, read_input};
 use file::{GovernanceFile, LogNormalFile, PointFile, ScenarioFile};
 
 /// A validated scenario: what to simulate, for how long, how many times.
@@ -217,36 +216,14 @@ impl Default for Scenario {
 impl Scenario {
     /// Read, parse and validate the scenario file at `path`.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Scenario::parse(&text, path)
+        Scenario::parse(&read_input(path)?, path)
     }
 
     /// Parse and validate scenario `text`; `path` names it in errors and gives the default name.
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-        let tree = DeTable::parse(text).map_err(|e| ScenarioError::Syntax {
-            path: path.to_path_buf(),
-            location: location_of(text, e.span().map_or(0, |s| s.start)),
-            message: e.message().trim().to_string(),
-        })?;
-        let file: ScenarioFile = toml::from_str(text).map_err(|e| {
-            let offset = e.span().map_or(0, |s| s.start);
-            ScenarioError::Invalid {
-                path: path.to_path_buf(),
-                location: Some(location_of(text, offset)),
-                key: key_at(tree.get_ref(), offset).unwrap_or_else(|| "(top level)".into()),
-                message: e.message().trim().to_string(),
-            }
-        })?;
+        let file: ScenarioFile = parse_toml(text, path)?;
         let default_name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-        Scenario::from_file(file, default_name).map_err(|p| ScenarioError::Invalid {
-            path: path.to_path_buf(),
-            location: span_of_key(tree.get_ref(), &p.key).map(|s| location_of(text, s.start)),
-            key: p.key,
-            message: p.message,
-        })
+        Scenario::from_file(file, default_name).map_err(|p| located(text, path, p))
     }
 
     /// Validate a parsed file; the first problem found is returned.

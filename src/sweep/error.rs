@@ -3,29 +3,13 @@
 
 use std::path::PathBuf;
 
-use crate::scenario::error::Location;
+use crate::scenario::error::InputError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    #[error("could not read '{}'", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}:{location}: {message}", path.display())]
-    Syntax {
-        path: PathBuf,
-        location: Location,
-        message: String,
-    },
-    #[error("{}{}: key `{key}`: {message}", path.display(), location.as_ref().map(|l| format!(":{l}")).unwrap_or_default())]
-    Invalid {
-        path: PathBuf,
-        location: Option<Location>,
-        key: String,
-        message: String,
-    },
+    /// A sweep or calibration file that cannot be read, parsed or accepted.
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// A folder that cannot be resumed, merged or analysed as asked.
     #[error("'{}': {message}", path.display())]
     Folder { path: PathBuf, message: String },

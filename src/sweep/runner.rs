@@ -177,10 +177,7 @@ impl SweepManifest {
 
     pub fn read(dir: &Path) -> Result<SweepManifest, SweepError> {
         let path = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&path).map_err(|source| SweepError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text = crate::scenario::error::read_input(&path)?;
         serde_json::from_str(&text).map_err(|e| SweepError::Folder {
             path,
             message: format!("not a sweep manifest: {e}"),

@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use toml::de::DeTable;
 use toml::{Table, Value};
 
 use super::design::{Design, SOBOL_MAX_PARAMETERS};
@@ -20,7 +19,7 @@ use crate::model::params::Problem;
 use crate::output::manifest::sha256_hex;
 use crate::population::Population;
 use crate::scenario::Scenario;
-use crate::scenario::error::{key_at, location_of, span_of_key};
+use crate::scenario::error;
 use crate::scenario::file::ScenarioFile;
 use crate::scenario::{check_folder_name, check_seed};
 
@@ -260,33 +259,12 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
     text: &str,
     path: &Path,
 ) -> Result<T, SweepError> {
-    let tree = DeTable::parse(text).map_err(|e| SweepError::Syntax {
-        path: path.to_path_buf(),
-        location: location_of(text, e.span().map_or(0, |s| s.start)),
-        message: e.message().trim().to_string(),
-    })?;
-    toml::from_str(text).map_err(|e| {
-        let offset = e.span().map_or(0, |s| s.start);
-        SweepError::Invalid {
-            path: path.to_path_buf(),
-            location: Some(location_of(text, offset)),
-            key: key_at(tree.get_ref(), offset).unwrap_or_else(|| "(top level)".into()),
-            message: e.message().trim().to_string(),
-        }
-    })
+    Ok(error::parse_toml(text, path)?)
 }
 
 /// A [`Problem`] in a file, as an error naming its line, column and key.
 pub fn located(text: &str, path: &Path, p: Problem) -> SweepError {
-    let location = DeTable::parse(text)
-        .ok()
-        .and_then(|tree| span_of_key(tree.get_ref(), &p.key).map(|s| location_of(text, s.start)));
-    SweepError::Invalid {
-        path: path.to_path_buf(),
-        location,
-        key: p.key,
-        message: p.message,
-    }
+    error::located(text, path, p).into()
 }
 
 pub fn problem(key: impl Into<String>, message: impl Into<String>) -> Problem {
@@ -297,10 +275,7 @@ pub fn problem(key: impl Into<String>, message: impl Into<String>) -> Problem {
 }
 
 pub fn read(path: &Path) -> Result<String, SweepError> {
-    std::fs::read_to_string(path).map_err(|source| SweepError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
+    Ok(error::read_input(path)?)
 }
 
 impl Sweep {
