@@ -4,7 +4,7 @@
 //! optional; missing fields take the defaults below) and what the engine reads. Each default is
 //! justified in `docs/ODD.md`, section 7, under the submodel's name.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{Action, CommissioningLevel, Role};
 
@@ -93,6 +93,101 @@ impl PerLevel {
     }
 }
 
+/// A per-action, per-role or per-level table as written: any key may be left out, and the
+/// missing ones keep the parameter's default (so `intensity = { sanctions = 2.0 }` changes only
+/// sanctions).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialPerAction {
+    training: Option<f32>,
+    data_review: Option<f32>,
+    targets: Option<f32>,
+    sanctions: Option<f32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialPerRole {
+    governing_body: Option<f32>,
+    other_formal: Option<f32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialPerLevel {
+    none: Option<f32>,
+    greater_involvement: Option<f32>,
+    joint: Option<f32>,
+    delegated: Option<f32>,
+}
+
+impl PerAction {
+    fn merge<'de, D: Deserializer<'de>>(d: D, base: PerAction) -> Result<PerAction, D::Error> {
+        let p = PartialPerAction::deserialize(d)?;
+        Ok(PerAction {
+            training: p.training.unwrap_or(base.training),
+            data_review: p.data_review.unwrap_or(base.data_review),
+            targets: p.targets.unwrap_or(base.targets),
+            sanctions: p.sanctions.unwrap_or(base.sanctions),
+        })
+    }
+}
+
+impl PerRole {
+    fn merge<'de, D: Deserializer<'de>>(d: D, base: PerRole) -> Result<PerRole, D::Error> {
+        let p = PartialPerRole::deserialize(d)?;
+        Ok(PerRole {
+            governing_body: p.governing_body.unwrap_or(base.governing_body),
+            other_formal: p.other_formal.unwrap_or(base.other_formal),
+        })
+    }
+}
+
+impl PerLevel {
+    fn merge<'de, D: Deserializer<'de>>(d: D, base: PerLevel) -> Result<PerLevel, D::Error> {
+        let p = PartialPerLevel::deserialize(d)?;
+        Ok(PerLevel {
+            none: p.none.unwrap_or(base.none),
+            greater_involvement: p.greater_involvement.unwrap_or(base.greater_involvement),
+            joint: p.joint.unwrap_or(base.joint),
+            delegated: p.delegated.unwrap_or(base.delegated),
+        })
+    }
+}
+
+/// A deserializer for one per-action, per-role or per-level field that fills missing keys from
+/// that field's default.
+macro_rules! partial {
+    ($name:ident, $ty:ty, $parent:ty, $field:ident) => {
+        fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+            <$ty>::merge(d, <$parent>::default().$field)
+        }
+    };
+}
+
+partial!(
+    acceptability_initial_support,
+    PerAction,
+    Acceptability,
+    initial_support
+);
+partial!(acceptability_intensity, PerAction, Acceptability, intensity);
+partial!(
+    acceptability_engagement_effect,
+    PerAction,
+    Acceptability,
+    engagement_effect
+);
+partial!(roles_engagement, PerRole, Roles, engagement);
+partial!(roles_trust, PerRole, Roles, trust);
+partial!(roles_influence, PerRole, Roles, influence);
+partial!(roles_view, PerRole, Roles, view);
+partial!(burden_level_load, PerLevel, Burden, level_load);
+partial!(burden_role_load, PerRole, Burden, role_load);
+partial!(burden_action_load, PerAction, Burden, action_load);
+partial!(budget_cost, PerAction, Budget, cost);
+partial!(quality_effect, PerAction, Quality, effect);
+
 /// All model parameters. `[model]` in a scenario file.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -178,6 +273,7 @@ pub struct Acceptability {
     pub enabled: bool,
     /// Probability that a practice at `trust_base` supports the CCG using each action, before
     /// individual variation (the centre of the attitude distribution).
+    #[serde(deserialize_with = "acceptability_initial_support")]
     pub initial_support: PerAction,
     /// Standard deviation across practices of attitudes, on the logit scale.
     pub support_sd: f32,
@@ -188,8 +284,10 @@ pub struct Acceptability {
     /// How much more an illegitimate action lowers trust than a legitimate one raises it.
     pub asymmetry: f32,
     /// Weight of each action's effect on trust and engagement.
+    #[serde(deserialize_with = "acceptability_intensity")]
     pub intensity: PerAction,
     /// Direct change in engagement from one action (positive: toward 1; negative: toward 0).
+    #[serde(deserialize_with = "acceptability_engagement_effect")]
     pub engagement_effect: PerAction,
     /// Share of sanction memory forgotten each month.
     pub sanction_memory_decay: f32,
@@ -220,12 +318,16 @@ impl Default for Acceptability {
 pub struct Roles {
     pub enabled: bool,
     /// Rise in the engagement target for a practice with this role.
+    #[serde(deserialize_with = "roles_engagement")]
     pub engagement: PerRole,
     /// Rise in the trust target.
+    #[serde(deserialize_with = "roles_trust")]
     pub trust: PerRole,
     /// Rise in the perceived-influence target.
+    #[serde(deserialize_with = "roles_influence")]
     pub influence: PerRole,
     /// Ownership: shift of the view of co-commissioning (logit scale).
+    #[serde(deserialize_with = "roles_view")]
     pub view: PerRole,
 }
 
@@ -307,10 +409,13 @@ impl Default for TopDown {
 pub struct Burden {
     pub enabled: bool,
     /// Standing meeting and paperwork load of a member practice, by co-commissioning level.
+    #[serde(deserialize_with = "burden_level_load")]
     pub level_load: PerLevel,
     /// Extra standing load of a practice with a formal role.
+    #[serde(deserialize_with = "burden_role_load")]
     pub role_load: PerRole,
     /// Load added by one action.
+    #[serde(deserialize_with = "burden_action_load")]
     pub action_load: PerAction,
     /// Share of the gap to the standing load closed each month.
     pub rate: f32,
@@ -378,6 +483,7 @@ impl Default for Delegation {
 pub struct Budget {
     pub enabled: bool,
     /// Cost to the CCG of one action on one practice, in pounds.
+    #[serde(deserialize_with = "budget_cost")]
     pub cost: PerAction,
 }
 
@@ -400,6 +506,7 @@ pub struct Quality {
     /// Standard deviation of practices' own quality levels, on the logit scale.
     pub sd: f32,
     /// Share of the gap to full quality that one action closes, at engagement 0.5.
+    #[serde(deserialize_with = "quality_effect")]
     pub effect: PerAction,
     /// Share of the gap to its own level that quality closes each month.
     pub reversion: f32,
@@ -686,6 +793,27 @@ mod tests {
         let mut problems = Vec::new();
         Params::default().validate(&mut Checker::new("model", &mut problems));
         assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn a_partial_table_changes_only_the_keys_it_gives() {
+        let p: Params = toml::from_str(
+            "[acceptability]\nintensity = { sanctions = 2.0 }\n[burden]\nlevel_load = { delegated = 0.9 }\n[roles]\nview = { other_formal = 0.1 }\n",
+        )
+        .unwrap();
+        let d = Params::default();
+        assert_eq!(p.acceptability.intensity.sanctions, 2.0);
+        assert_eq!(
+            p.acceptability.intensity.training,
+            d.acceptability.intensity.training
+        );
+        assert_eq!(p.burden.level_load.delegated, 0.9);
+        assert_eq!(p.burden.level_load.joint, d.burden.level_load.joint);
+        assert_eq!(p.roles.view.other_formal, 0.1);
+        assert_eq!(p.roles.view.governing_body, d.roles.view.governing_body);
+        assert!(
+            toml::from_str::<Params>("[acceptability]\nintensity = { sanction = 2.0 }\n").is_err()
+        );
     }
 
     #[test]

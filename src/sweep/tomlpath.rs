@@ -52,9 +52,9 @@ pub fn get<'a>(root: &'a Table, path: &[Segment]) -> Option<&'a Value> {
     Some(v)
 }
 
-/// The defaults of the tables whose keys must all be present once the table is (per-action,
-/// per-role and per-level values), as TOML: `model` and `policy`. A path into a table the base
-/// scenario does not have starts from these, so setting one entry keeps the others' defaults.
+/// The defaults of `model` and `policy`, as TOML. A path into a table the base scenario does not
+/// have starts from these, so the point's scenario spells out the whole table it varies (partial
+/// tables would also keep their defaults; this keeps every point's file explicit).
 pub fn scenario_defaults() -> Table {
     let mut t = Table::new();
     t.insert(
