@@ -168,7 +168,26 @@ pub fn simulate_ccg(
             let start = rng.random_range(0..n.max(1));
             let mut spent = 0.0f64;
             let mut dispenser = policy::Dispenser::new(&month.plans, &mut rng);
-            for i in (start..n).chain(0..start) {
+            // Position j in the service order is practice (start + j) mod n.
+            let at = |j: usize| {
+                if j + start >= n {
+                    j + start - n
+                } else {
+                    j + start
+                }
+            };
+            let mut j = 0;
+            while j < n {
+                if review_now.is_none() {
+                    // Outside review months only recipients need a visit (same draws as a visit
+                    // to every practice).
+                    j = dispenser.skip(j, n, |j| pr.quality[at(j)] < threshold);
+                    if j == n {
+                        break;
+                    }
+                }
+                let i = at(j);
+                j += 1;
                 let underperforming = pr.quality[i] < threshold;
                 let mut mask = dispenser.next(underperforming, &mut rng);
                 if let Some(e) = review_now

@@ -265,6 +265,60 @@ impl Dispenser {
         1 + (ln(u as f32) as f64 / self.log_miss[k]) as u64
     }
 
+    /// Pass over the practices at positions `from..` (in service order) that receive nothing,
+    /// without drawing anything, and return the position of the next practice that receives an
+    /// action, or `limit` if there is none before it. Afterwards [`Dispenser::next`] for that
+    /// practice gives exactly what calling `next` practice by practice would have given, with the
+    /// same random draws. `underperforming(j)` says whether the practice at position `j` is.
+    #[inline]
+    pub fn skip(
+        &mut self,
+        from: usize,
+        limit: usize,
+        underperforming: impl Fn(usize) -> bool,
+    ) -> usize {
+        // Practices every "all" action passes before its next recipient, and eligible practices
+        // every "underperformers" action may pass before its next recipient.
+        let (mut all_room, mut under_room) = (u64::MAX, u64::MAX);
+        for k in 0..4 {
+            if self.countdown[k] == 0 {
+                continue;
+            }
+            let room = self.countdown[k] - 1;
+            match self.plans[k].target {
+                Target::All => all_room = all_room.min(room),
+                Target::Underperformers => under_room = under_room.min(room),
+            }
+        }
+        let end = limit.min(from.saturating_add(usize::try_from(all_room).unwrap_or(usize::MAX)));
+        let mut j = from;
+        let mut passed_eligible = 0u64;
+        if under_room == u64::MAX {
+            j = end;
+        } else {
+            while j < end {
+                if underperforming(j) {
+                    if passed_eligible == under_room {
+                        break;
+                    }
+                    passed_eligible += 1;
+                }
+                j += 1;
+            }
+        }
+        let passed = (j - from) as u64;
+        for k in 0..4 {
+            if self.countdown[k] == 0 {
+                continue;
+            }
+            self.countdown[k] -= match self.plans[k].target {
+                Target::All => passed,
+                Target::Underperformers => passed_eligible,
+            };
+        }
+        j
+    }
+
     /// The actions the next practice in order receives.
     #[inline]
     pub fn next(&mut self, underperforming: bool, rng: &mut ModelRng) -> u8 {
@@ -321,6 +375,7 @@ pub fn review(
 mod tests {
     use super::*;
     use crate::rng::{Purpose, stream};
+    use rand::RngExt;
 
     fn ladder() -> Escalation {
         Escalation {
@@ -402,6 +457,47 @@ mod tests {
         assert_eq!(p.sanctions.rate, 0.3);
         assert_eq!(p.training.rate, Policy::default().training.rate);
         assert_eq!(p.training.target, Target::Underperformers);
+    }
+
+    #[test]
+    fn skipping_to_recipients_gives_the_same_actions_and_draws() {
+        let mut plans = Policy::default().plans();
+        plans[Action::Targets.index()] = ActionPlan {
+            rate: 0.07,
+            ..ActionPlan::default()
+        };
+        plans[Action::Sanctions.index()] = ActionPlan {
+            rate: 0.3,
+            target: Target::Underperformers,
+            ..ActionPlan::default()
+        };
+        let n = 5_000;
+        let under: Vec<bool> = (0..n).map(|j| (j * 7919) % 13 < 3).collect();
+        let mut rng_a = stream(9, Purpose::Unit, 0, 0);
+        let mut rng_b = stream(9, Purpose::Unit, 0, 0);
+        let mut a = Dispenser::new(&plans, &mut rng_a);
+        let mut b = Dispenser::new(&plans, &mut rng_b);
+        let every: Vec<(usize, u8)> = (0..n)
+            .map(|j| (j, a.next(under[j], &mut rng_a)))
+            .filter(|&(_, m)| m != 0)
+            .collect();
+        let mut skipped = Vec::new();
+        let mut j = 0;
+        while j < n {
+            j = b.skip(j, n, |j| under[j]);
+            if j == n {
+                break;
+            }
+            let m = b.next(under[j], &mut rng_b);
+            if m != 0 {
+                skipped.push((j, m));
+            }
+            j += 1;
+        }
+        assert!(every.len() > 500);
+        assert_eq!(every, skipped);
+        // The generators are in the same state afterwards.
+        assert_eq!(rng_a.random::<u64>(), rng_b.random::<u64>());
     }
 
     #[test]
