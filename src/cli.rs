@@ -213,7 +213,7 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
     let summary = summary?;
 
     let timeseries = write_timeseries(&dir, &scenario.name, &summary)?;
-    let by_ccg = write_by_ccg(&dir, &scenario.name, &population, &summary)?;
+    let by_ccg = pool.install(|| write_by_ccg(&dir, &scenario.name, &population, &summary))?;
     let replicates = replicates.finish()?;
     let mut files = vec![timeseries, replicates];
     files.extend(by_ccg);

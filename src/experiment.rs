@@ -124,6 +124,12 @@ pub fn run_ensemble(
             .then(|| vec![Welford::default(); ccgs * ticks * m]),
     };
     let chunks = ccg_chunks(population);
+    // The chunk holding each CCG.
+    let chunk_of: Vec<usize> = chunks
+        .iter()
+        .enumerate()
+        .flat_map(|(j, c)| c.clone().map(move |_| j))
+        .collect();
     let batch = batch_replicates(
         chunks.len(),
         ccgs,
@@ -173,19 +179,26 @@ pub fn run_ensemble(
         if cancel.load(Ordering::Relaxed) {
             return Err(Interrupted.into());
         }
-        for (i, replicate) in results.chunks(chunks.len()).enumerate() {
-            let mut total = empty_tallies(scenario);
-            for (chunk, result) in chunks.iter().zip(replicate) {
-                for (sum, t) in total.iter_mut().zip(&result.total) {
-                    add_into(sum, t);
-                }
-                if let Some(by) = summary.by_ccg.as_mut() {
-                    for (offset, tallies) in result.per_ccg.chunks(ticks).enumerate() {
-                        let c = chunk.start + offset;
+        if let Some(by) = summary.by_ccg.as_mut() {
+            // Each CCG's accumulators take its replicates in replicate order; CCGs are
+            // independent, so they are updated in parallel.
+            by.par_chunks_mut(ticks * m)
+                .enumerate()
+                .for_each(|(c, acc)| {
+                    let (j, offset) = (chunk_of[c], c - chunks[chunk_of[c]].start);
+                    for replicate in results.chunks(chunks.len()) {
+                        let tallies = &replicate[j].per_ccg[offset * ticks..][..ticks];
                         for (tick, t) in tallies.iter().enumerate() {
-                            push_metrics(&mut by[(c * ticks + tick) * m..][..m], t);
+                            push_metrics(&mut acc[tick * m..][..m], t);
                         }
                     }
+                });
+        }
+        for (i, replicate) in results.chunks(chunks.len()).enumerate() {
+            let mut total = empty_tallies(scenario);
+            for result in replicate {
+                for (sum, t) in total.iter_mut().zip(&result.total) {
+                    add_into(sum, t);
                 }
             }
             for (tick, t) in total.iter().enumerate() {
