@@ -21,7 +21,7 @@ use crate::model::submodels::{
 };
 use crate::model::{Action, CommissioningLevel, Framing, Role};
 use crate::population::Ccg;
-use crate::rng::{ModelRng, Purpose, stream};
+use crate::rng::{self, LANES, Lanes, ModelRng, Purpose, stream};
 use crate::scenario::Scenario;
 
 /// NHS England's schedules evaluated at every tick of a scenario.
@@ -80,27 +80,93 @@ struct Draws {
 }
 
 impl Draws {
-    /// Fill the buffers for `n` practices: three 64-bit draws per practice, in practice order.
-    fn fill(&mut self, n: usize, rng: &mut ModelRng) {
-        const SCALE: f32 = 2.0 / (1u32 << 24) as f32;
-        self.shock_trust.resize(n, 0.0);
-        self.shock_engagement.resize(n, 0.0);
+    /// Size the buffers for `n` practices, rounded up to whole blocks of eight.
+    fn resize(&mut self, n: usize) -> usize {
+        let blocks = n.div_ceil(LANES);
+        self.shock_trust.resize(blocks * LANES, 0.0);
+        self.shock_engagement.resize(blocks * LANES, 0.0);
         for a in &mut self.answer {
-            a.resize(n, 0);
+            a.resize(blocks * LANES, 0);
         }
-        for i in 0..n {
-            let x: u64 = rng.random();
-            // Midpoints of 2^24 equal cells of [-1, 1): symmetric about zero.
-            self.shock_trust[i] = ((x >> 40) as f32 + 0.5) * SCALE - 1.0;
-            self.shock_engagement[i] = (((x >> 8) & 0xFF_FFFF) as f32 + 0.5) * SCALE - 1.0;
+        blocks
+    }
+
+    /// Fill the buffers for `n` practices, a block of eight practices at a time, with three
+    /// steps of the eight lanes per block (the last block's surplus is unused). The 512 bits of
+    /// a step, read as little-endian bytes, are laid out so that vector code can store them
+    /// without shuffles: in the first step, 32-bit word `j` (of 16) gives the trust shock of
+    /// practice `j` of the block for `j < 8` and the engagement shock of practice `j - 8`
+    /// otherwise (its top 24 bits); in the second and third, 16-bit word `8k + j` is the uniform
+    /// of survey answer `k` (`4 + k` in the third step) of practice `j`.
+    fn fill(&mut self, n: usize, lanes: &mut Lanes) {
+        let blocks = self.resize(n);
+        for b in 0..blocks {
+            let block = b * LANES..(b + 1) * LANES;
+            let x = lanes.next();
+            let word32 = |j: usize| (x[j / 2] >> (32 * (j % 2))) as u32;
+            for j in 0..LANES {
+                self.shock_trust[block.start + j] = shock(word32(j) >> 8);
+                self.shock_engagement[block.start + j] = shock(word32(LANES + j) >> 8);
+            }
             for half in 0..2 {
-                let y: u64 = rng.random();
+                let y = lanes.next();
                 for k in 0..4 {
-                    self.answer[half * 4 + k][i] = (y >> (16 * k)) as u16;
+                    for (j, u) in self.answer[4 * half + k][block.clone()].iter_mut().enumerate() {
+                        *u = (y[2 * k + j / 4] >> (16 * (j % 4))) as u16;
+                    }
                 }
             }
         }
     }
+
+    /// [`Draws::fill`] with AVX2 instructions: the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn fill_avx2(&mut self, n: usize, lanes: &mut Lanes) {
+        use std::arch::x86_64::*;
+        let blocks = self.resize(n);
+        let mut state = rng::avx2::State::load(lanes);
+        let half = _mm256_set1_ps(0.5);
+        let scale = _mm256_set1_ps(SHOCK_SCALE);
+        let one = _mm256_set1_ps(1.0);
+        let to_shock = |w: __m256i| {
+            let u = _mm256_cvtepi32_ps(_mm256_srli_epi32::<8>(w));
+            _mm256_sub_ps(_mm256_mul_ps(_mm256_add_ps(u, half), scale), one)
+        };
+        for b in 0..blocks {
+            let at = b * LANES;
+            let [x_lo, x_hi] = state.next();
+            // SAFETY: every column holds `blocks * LANES` values, so the eight values (32 bytes
+            // of f32, 16 bytes of u16) from `at` are in bounds; the stores are unaligned.
+            unsafe {
+                _mm256_storeu_ps(self.shock_trust.as_mut_ptr().add(at), to_shock(x_lo));
+                _mm256_storeu_ps(self.shock_engagement.as_mut_ptr().add(at), to_shock(x_hi));
+                for h in 0..2 {
+                    let [y_lo, y_hi] = state.next();
+                    let parts = [
+                        _mm256_castsi256_si128(y_lo),
+                        _mm256_extracti128_si256::<1>(y_lo),
+                        _mm256_castsi256_si128(y_hi),
+                        _mm256_extracti128_si256::<1>(y_hi),
+                    ];
+                    for (k, part) in parts.into_iter().enumerate() {
+                        let column = self.answer[4 * h + k].as_mut_ptr().add(at);
+                        _mm_storeu_si128(column as *mut __m128i, part);
+                    }
+                }
+            }
+        }
+        state.store(lanes);
+    }
+}
+
+/// `2 / 2^24`: the width of the cells of a 24-bit shock.
+const SHOCK_SCALE: f32 = 2.0 / (1u32 << 24) as f32;
+
+/// The midpoint of cell `cell` (24 bits) of 2^24 equal cells of [-1, 1): symmetric about zero.
+#[inline(always)]
+fn shock(cell: u32) -> f32 {
+    (cell as f32 + 0.5) * SHOCK_SCALE - 1.0
 }
 
 /// Quantities that are the same for every practice of the CCG in one month (ODD 3).
@@ -135,6 +201,7 @@ pub fn simulate_ccg(
         replicate as u64,
         ccg.index as u64,
     );
+    let mut lanes = Lanes::from_stream(&mut rng);
     let Workspace {
         practices: pr,
         bounds,
@@ -146,9 +213,8 @@ pub fn simulate_ccg(
     let consts = Constants::new(p);
 
     let month0 = month_terms(scenario, env, ccg, 0);
-    draws.fill(n, &mut rng);
     let mut counts = Counts::default();
-    survey(&consts, pr, draws, &mut counts);
+    vector_phases(&consts, None, pr, draws, &mut lanes, peers, &mut counts);
     counts.add_to(&mut out[0], pr, month0.control);
 
     let threshold = scenario.policy.underperformance_threshold;
@@ -204,10 +270,9 @@ pub fn simulate_ccg(
         }
 
         // Phases 2 and 3: monthly adjustment toward targets, then the survey.
-        draws.fill(n, &mut rng);
         let mut counts = Counts::default();
         let terms = MonthConstants::new(p, &month);
-        adjust_and_survey(&consts, &terms, pr, draws, peers, &mut counts);
+        vector_phases(&consts, Some(&terms), pr, draws, &mut lanes, peers, &mut counts);
         counts.add_to(tally, pr, month.control);
     }
 }
@@ -577,39 +642,55 @@ impl MonthConstants {
     }
 }
 
-/// Phases 2 and 3 of a month. On x86-64 processors with AVX2 the same code is compiled a second
-/// time for 8-wide vectors and chosen at run time; both versions use only IEEE additions,
-/// multiplications, divisions and comparisons in the same order (Rust never fuses them), so
-/// they give the same bits.
-fn adjust_and_survey(
+/// The random draws and phases 2 and 3 of a month, or at tick 0 (`m` is `None`) the draws and
+/// the survey only. On x86-64 processors with AVX2 the same code is compiled a second time for
+/// vector instructions and chosen at run time; both versions use only integer operations and
+/// IEEE additions, multiplications, divisions and comparisons in the same order (Rust never
+/// fuses them), so they give the same bits. Each phase is a function of its own, so the compiler
+/// vectorises each on its own terms.
+fn vector_phases(
     c: &Constants,
-    m: &MonthConstants,
+    m: Option<&MonthConstants>,
     pr: &mut Practices,
-    draws: &Draws,
+    draws: &mut Draws,
+    lanes: &mut Lanes,
     peers: &Peers,
     out: &mut Counts,
 ) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor supports AVX2, checked just above.
-        unsafe { adjust_and_survey_avx2(c, m, pr, draws, peers, out) };
+        unsafe {
+            draws.fill_avx2(pr.len(), lanes);
+            if let Some(m) = m {
+                adjust_avx2(c, m, pr, draws, peers);
+            }
+            survey_avx2(c, pr, draws, out);
+        }
         return;
     }
-    adjust(c, m, pr, draws, peers);
+    draws.fill(pr.len(), lanes);
+    if let Some(m) = m {
+        adjust(c, m, pr, draws, peers);
+    }
     survey(c, pr, draws, out);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn adjust_and_survey_avx2(
+unsafe fn adjust_avx2(
     c: &Constants,
     m: &MonthConstants,
     pr: &mut Practices,
     draws: &Draws,
     peers: &Peers,
-    out: &mut Counts,
 ) {
     adjust(c, m, pr, draws, peers);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn survey_avx2(c: &Constants, pr: &Practices, draws: &Draws, out: &mut Counts) {
     survey(c, pr, draws, out);
 }
 
@@ -879,6 +960,27 @@ mod tests {
             &mut out,
         );
         out
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn vector_draws_are_the_portable_draws() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut lanes = Lanes::from_stream(&mut stream(3, Purpose::Unit, 0, 0));
+        let mut same = lanes.clone();
+        let (mut a, mut b) = (Draws::default(), Draws::default());
+        for n in [1, 8, 13, 40] {
+            a.fill(n, &mut lanes);
+            // SAFETY: AVX2 is available, checked above.
+            unsafe { b.fill_avx2(n, &mut same) };
+            assert_eq!(a.shock_trust, b.shock_trust);
+            assert_eq!(a.shock_engagement, b.shock_engagement);
+            assert_eq!(a.answer, b.answer);
+        }
+        assert!(a.shock_trust.iter().all(|x| (-1.0..1.0).contains(x)));
+        assert_eq!(lanes.next(), same.next());
     }
 
     #[test]

@@ -51,6 +51,129 @@ pub fn stream(seed: u64, purpose: Purpose, a: u64, b: u64) -> ModelRng {
     ModelRng::seed_from_u64(derive_seed(seed, purpose, a, b))
 }
 
+/// Number of lanes of [`Lanes`].
+pub const LANES: usize = 8;
+
+/// Eight xoshiro256++ generators stepped together, for a unit's bulk draws (the monthly shocks
+/// and survey answers). Lane `l` is exactly `ModelRng::seed_from_u64(s_l)`, where `s_l` is the
+/// `l`-th output of the unit's own stream, so the lanes are derived from the seed like everything
+/// else. Stepping eight independent states at once lets the compiler use vector instructions,
+/// which one xoshiro state, serial by construction, cannot.
+#[derive(Debug, Clone)]
+pub struct Lanes {
+    /// Word `w` of the state of lane `l` is `s[w][l]`.
+    s: [[u64; LANES]; 4],
+}
+
+impl Lanes {
+    /// Eight lanes seeded from the next eight outputs of `rng`.
+    pub fn from_stream(rng: &mut ModelRng) -> Lanes {
+        use rand::Rng;
+        let mut s = [[0u64; LANES]; 4];
+        for l in 0..LANES {
+            // SplitMix64 expansion of a 64-bit seed, as `SeedableRng::seed_from_u64` does it.
+            let seed = rng.next_u64();
+            for (w, word) in s.iter_mut().enumerate() {
+                word[l] = splitmix64(seed.wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(w as u64)));
+            }
+        }
+        Lanes { s }
+    }
+
+    /// The next output of every lane.
+    #[inline(always)]
+    pub fn next(&mut self) -> [u64; LANES] {
+        let [s0, s1, s2, s3] = &mut self.s;
+        let mut out = [0u64; LANES];
+        for l in 0..LANES {
+            out[l] = s0[l].wrapping_add(s3[l]).rotate_left(23).wrapping_add(s0[l]);
+            let t = s1[l] << 17;
+            s2[l] ^= s0[l];
+            s3[l] ^= s1[l];
+            s1[l] ^= s2[l];
+            s0[l] ^= s3[l];
+            s2[l] ^= t;
+            s3[l] = s3[l].rotate_left(45);
+        }
+        out
+    }
+}
+
+/// [`Lanes`] in AVX2 registers: the same generators, stepped with 256-bit integer instructions.
+#[cfg(target_arch = "x86_64")]
+pub mod avx2 {
+    use super::{LANES, Lanes};
+    use std::arch::x86_64::*;
+
+    /// The state of eight lanes: word `w` of lanes 0-3 in `s[2w]`, of lanes 4-7 in `s[2w + 1]`.
+    pub struct State {
+        s: [__m256i; 8],
+    }
+
+    impl State {
+        /// Load the state of `lanes`.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        pub fn load(lanes: &Lanes) -> State {
+            let mut s = [_mm256_setzero_si256(); 8];
+            for (w, word) in lanes.s.iter().enumerate() {
+                for h in 0..2 {
+                    // SAFETY: `word[4h..4h + 4]` is 32 readable bytes; unaligned load.
+                    s[2 * w + h] =
+                        unsafe { _mm256_loadu_si256(word[4 * h..].as_ptr() as *const __m256i) };
+                }
+            }
+            State { s }
+        }
+
+        /// Store the state back into `lanes`.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        pub fn store(&self, lanes: &mut Lanes) {
+            for (w, word) in lanes.s.iter_mut().enumerate() {
+                for h in 0..2 {
+                    // SAFETY: `word[4h..4h + 4]` is 32 writable bytes; unaligned store.
+                    unsafe {
+                        _mm256_storeu_si256(
+                            word[4 * h..].as_mut_ptr() as *mut __m256i,
+                            self.s[2 * w + h],
+                        )
+                    };
+                }
+            }
+        }
+
+        /// The next output of every lane: lanes 0-3, then lanes 4-7, exactly as
+        /// [`Lanes::next`] gives them.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        pub fn next(&mut self) -> [__m256i; 2] {
+            #[inline(always)]
+            fn rotl<const L: i32, const R: i32>(x: __m256i) -> __m256i {
+                // SAFETY: AVX2 is enabled in every caller.
+                unsafe { _mm256_or_si256(_mm256_slli_epi64::<L>(x), _mm256_srli_epi64::<R>(x)) }
+            }
+            let mut out = [_mm256_setzero_si256(); 2];
+            for (h, o) in out.iter_mut().enumerate() {
+                let [mut s0, mut s1, mut s2, mut s3] =
+                    [self.s[h], self.s[2 + h], self.s[4 + h], self.s[6 + h]];
+                *o = _mm256_add_epi64(rotl::<23, 41>(_mm256_add_epi64(s0, s3)), s0);
+                let t = _mm256_slli_epi64::<17>(s1);
+                s2 = _mm256_xor_si256(s2, s0);
+                s3 = _mm256_xor_si256(s3, s1);
+                s1 = _mm256_xor_si256(s1, s2);
+                s0 = _mm256_xor_si256(s0, s3);
+                s2 = _mm256_xor_si256(s2, t);
+                s3 = rotl::<45, 19>(s3);
+                [self.s[h], self.s[2 + h], self.s[4 + h], self.s[6 + h]] = [s0, s1, s2, s3];
+            }
+            out
+        }
+    }
+
+    const _: () = assert!(LANES == 8);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +191,49 @@ mod tests {
             derive_seed(1, Purpose::Unit, 1, 2),
             derive_seed(1, Purpose::Unit, 2, 1)
         );
+    }
+
+    #[test]
+    fn every_lane_is_a_xoshiro256plusplus_stream_seeded_from_the_unit_stream() {
+        use rand::Rng;
+        let mut unit = stream(5, Purpose::Unit, 2, 9);
+        let mut seeds = unit.clone();
+        let mut lanes = Lanes::from_stream(&mut unit);
+        let mut reference: Vec<ModelRng> = (0..LANES)
+            .map(|_| ModelRng::seed_from_u64(seeds.next_u64()))
+            .collect();
+        // The unit stream moved on by exactly the eight seeds.
+        assert_eq!(unit.next_u64(), seeds.next_u64());
+        for _ in 0..100 {
+            let out = lanes.next();
+            for (l, r) in reference.iter_mut().enumerate() {
+                assert_eq!(out[l], r.next_u64());
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_lanes_step_like_the_portable_ones() {
+        use std::arch::x86_64::*;
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut portable = Lanes::from_stream(&mut stream(8, Purpose::Unit, 1, 1));
+        let mut vector = portable.clone();
+        // SAFETY: AVX2 is available, checked above.
+        unsafe {
+            let mut state = avx2::State::load(&vector);
+            for _ in 0..50 {
+                let [lo, hi] = state.next();
+                let mut got = [0u64; LANES];
+                _mm256_storeu_si256(got.as_mut_ptr() as *mut __m256i, lo);
+                _mm256_storeu_si256(got[4..].as_mut_ptr() as *mut __m256i, hi);
+                assert_eq!(got, portable.next());
+            }
+            state.store(&mut vector);
+        }
+        assert_eq!(vector.next(), portable.next());
     }
 
     #[test]
