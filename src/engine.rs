@@ -13,7 +13,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::metrics::{TALLY_LEN, Tally, tally as ix};
 use crate::model::params::Params;
-use crate::model::policy::{self, ActionPlan, LadderState};
+use crate::model::policy::{self, ActionPlan, LadderState, Target};
 use crate::model::practice::Practices;
 use crate::model::submodels::{
     answer_probability, engagement_response, exp, legitimacy, logistic, logit, quality_response,
@@ -31,6 +31,138 @@ pub struct Environment {
     pub top_down: Vec<f32>,
     /// Budget multiplier at each tick.
     pub budget: Vec<f32>,
+    /// The policy in force at each co-commissioning level, by [`CommissioningLevel::index`].
+    levels: [LevelPolicy; 4],
+}
+
+/// The policy a CCG at one co-commissioning level follows (`min_level` applied).
+#[derive(Debug, Clone)]
+struct LevelPolicy {
+    /// The fixed mix's draws.
+    mix: Mix,
+    /// Actions the CCG may use at this level, as a bit mask.
+    allowed: u8,
+}
+
+/// The fixed mix and targeting as the monthly draw uses them (ODD 7.11, eq. P1): each eligible
+/// practice receives action `k` when a 32-bit uniform `u` is below `threshold[k]`, that is with
+/// probability `rate` rounded to a multiple of 2^-32.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Mix {
+    /// `round(rate * 2^32)`, at most 2^32 (every practice).
+    threshold: [u64; 4],
+    /// Actions aimed only at underperformers, as a bit mask.
+    underperformers_only: u8,
+    /// Whether any action has a positive rate.
+    any: bool,
+}
+
+impl Mix {
+    fn new(plans: &[ActionPlan; 4]) -> Mix {
+        Mix {
+            threshold: plans
+                .map(|plan| ((plan.rate.clamp(0.0, 1.0) as f64) * 4_294_967_296.0).round() as u64),
+            underperformers_only: (0..4)
+                .filter(|&k| plans[k].target == Target::Underperformers)
+                .fold(0, |m, k| m | 1 << k),
+            any: plans.iter().any(|plan| plan.rate > 0.0),
+        }
+    }
+
+    /// Eq. P1 for one block of up to eight practices, from two steps of the lanes: 32-bit word
+    /// `8 (k % 2) + j` (little-endian) of step `k / 2` is the uniform of action `k` for
+    /// practice `j` of the block, so vector code reads each action's uniforms as one register.
+    #[inline(always)]
+    fn block(&self, steps: &[[u64; LANES]; 2], quality: &[f32], threshold: f32, out: &mut [u8]) {
+        for (j, (mask, &q)) in out.iter_mut().zip(quality).enumerate() {
+            let underperforming = q < threshold;
+            *mask = 0;
+            for k in 0..4 {
+                let w = LANES * (k % 2) + j;
+                let u = (steps[k / 2][w / 2] >> (32 * (w % 2))) as u32 as u64;
+                let eligible = underperforming || self.underperformers_only & (1 << k) == 0;
+                *mask |= ((u < self.threshold[k] && eligible) as u8) << k;
+            }
+        }
+    }
+
+    /// Each practice's actions of the month from the mix: `actions[i]` for `i < quality.len()`
+    /// (`actions` is at least that long, rounded up to whole blocks).
+    fn draw(&self, quality: &[f32], threshold: f32, lanes: &mut Lanes, actions: &mut [u8]) {
+        for (q, out) in quality.chunks(LANES).zip(actions.chunks_mut(LANES)) {
+            let steps = [lanes.next(), lanes.next()];
+            self.block(&steps, q, threshold, out);
+        }
+    }
+
+    /// [`Mix::draw`] with AVX2 instructions: the same actions from the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn draw_avx2(&self, quality: &[f32], threshold: f32, lanes: &mut Lanes, actions: &mut [u8]) {
+        use std::arch::x86_64::*;
+        let mut state = rng::avx2::State::load(lanes);
+        let full = quality.len() / LANES;
+        let sign = _mm256_set1_epi32(i32::MIN);
+        let limit = _mm256_set1_ps(threshold);
+        // Per action: the threshold with its sign bit flipped (so a signed comparison orders
+        // unsigned values), all ones if the rate is 1, all ones if every member is eligible.
+        let below = self
+            .threshold
+            .map(|t| _mm256_set1_epi32((t.min(u32::MAX as u64) as u32 ^ 0x8000_0000) as i32));
+        let always = self
+            .threshold
+            .map(|t| _mm256_set1_epi32(if t > u32::MAX as u64 { -1 } else { 0 }));
+        let everyone = std::array::from_fn::<_, 4, _>(|k| {
+            _mm256_set1_epi32(if self.underperformers_only & (1 << k) == 0 {
+                -1
+            } else {
+                0
+            })
+        });
+        for b in 0..full {
+            let at = b * LANES;
+            let [a0, a1] = state.next();
+            let [b0, b1] = state.next();
+            // SAFETY: `quality` has at least `at + 8` values; `actions` at least `at + 8` bytes.
+            unsafe {
+                let q = _mm256_loadu_ps(quality.as_ptr().add(at));
+                let under = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_LT_OQ>(q, limit));
+                let mut mask = _mm256_setzero_si256();
+                for (k, u) in [a0, a1, b0, b1].into_iter().enumerate() {
+                    let hit = _mm256_or_si256(
+                        _mm256_cmpgt_epi32(below[k], _mm256_xor_si256(u, sign)),
+                        always[k],
+                    );
+                    let eligible = _mm256_or_si256(under, everyone[k]);
+                    let bit = _mm256_set1_epi32(1 << k);
+                    mask = _mm256_or_si256(
+                        mask,
+                        _mm256_and_si256(_mm256_and_si256(hit, eligible), bit),
+                    );
+                }
+                let words = _mm_packs_epi32(
+                    _mm256_castsi256_si128(mask),
+                    _mm256_extracti128_si256::<1>(mask),
+                );
+                let bytes = _mm_packus_epi16(words, words);
+                _mm_storel_epi64(actions.as_mut_ptr().add(at) as *mut __m128i, bytes);
+            }
+        }
+        if quality.len() > full * LANES {
+            let mut steps = [[0u64; LANES]; 2];
+            for step in &mut steps {
+                let [lo, hi] = state.next();
+                // SAFETY: `step` is 64 writable bytes; unaligned stores.
+                unsafe {
+                    _mm256_storeu_si256(step.as_mut_ptr() as *mut __m256i, lo);
+                    _mm256_storeu_si256(step[4..].as_mut_ptr() as *mut __m256i, hi);
+                }
+            }
+            let at = full * LANES;
+            self.block(&steps, &quality[at..], threshold, &mut actions[at..]);
+        }
+        state.store(lanes);
+    }
 }
 
 impl Environment {
@@ -45,6 +177,13 @@ impl Environment {
         Environment {
             top_down: at(&scenario.nhs_england.top_down),
             budget: at(&scenario.nhs_england.budget),
+            levels: CommissioningLevel::ALL.map(|level| {
+                let plans = scenario.policy.plans_at(level);
+                LevelPolicy {
+                    mix: Mix::new(&plans),
+                    allowed: scenario.policy.allowed_at(level),
+                }
+            }),
         }
     }
 }
@@ -59,6 +198,8 @@ pub struct Workspace {
     draws: Draws,
     /// Each practice's locality means of engagement and trust at the start of the month.
     peers: Peers,
+    /// The actions each practice receives this month, as a bit mask.
+    actions: Vec<u8>,
 }
 
 /// Locality means, one entry per practice (the mean of the practice's own locality).
@@ -111,7 +252,10 @@ impl Draws {
             for half in 0..2 {
                 let y = lanes.next();
                 for k in 0..4 {
-                    for (j, u) in self.answer[4 * half + k][block.clone()].iter_mut().enumerate() {
+                    for (j, u) in self.answer[4 * half + k][block.clone()]
+                        .iter_mut()
+                        .enumerate()
+                    {
                         *u = (y[2 * k + j / 4] >> (16 * (j % 4))) as u16;
                     }
                 }
@@ -170,7 +314,7 @@ fn shock(cell: u32) -> f32 {
 }
 
 /// Quantities that are the same for every practice of the CCG in one month (ODD 3).
-struct Month {
+struct Month<'e> {
     control: f32,
     level: CommissioningLevel,
     influence_ccg: f32,
@@ -178,9 +322,7 @@ struct Month {
     coi: f32,
     framing_gain: f32,
     budget: f64,
-    plans: [ActionPlan; 4],
-    /// Actions the CCG may use at its current level (`min_level`), as a bit mask.
-    allowed: u8,
+    policy: &'e LevelPolicy,
 }
 
 /// Simulate CCG `ccg` in replicate `replicate` and add each tick's survey tally to `out[tick]`
@@ -207,9 +349,9 @@ pub fn simulate_ccg(
         bounds,
         draws,
         peers,
+        actions,
     } = ws;
     initialise(scenario, env, ccg, &mut rng, pr, bounds);
-    let n = pr.len();
     let consts = Constants::new(p);
 
     let month0 = month_terms(scenario, env, ccg, 0);
@@ -217,63 +359,114 @@ pub fn simulate_ccg(
     vector_phases(&consts, None, pr, draws, &mut lanes, peers, &mut counts);
     counts.add_to(&mut out[0], pr, month0.control);
 
-    let threshold = scenario.policy.underperformance_threshold;
     let escalation = scenario.policy.escalation.as_ref();
     for tick in 1..=scenario.months {
         let month = month_terms(scenario, env, ccg, tick);
         let tally = &mut out[tick as usize];
         let review_now = escalation.filter(|e| tick % e.review_every == 0);
-        let any_rate = month.plans.iter().any(|plan| plan.rate > 0.0);
+        let any_rate = month.policy.mix.any;
 
         // Peer influence pulls toward each locality's means at the start of the month (ODD 7.3).
         locality_means(pr, bounds, peers);
 
-        // Phase 1: the CCG's actions. Budget rationing serves practices in order from a random
-        // start (ODD 7.8).
+        // Phase 1: the CCG's actions.
         if any_rate || review_now.is_some() {
-            let start = rng.random_range(0..n.max(1));
-            let mut spent = 0.0f64;
-            let mut dispenser = policy::Dispenser::new(&month.plans, &mut rng);
-            // Position j in the service order is practice (start + j) mod n.
-            let at = |j: usize| {
-                if j + start >= n {
-                    j + start - n
-                } else {
-                    j + start
-                }
-            };
-            let mut j = 0;
-            while j < n {
-                if review_now.is_none() {
-                    // Outside review months only recipients need a visit (same draws as a visit
-                    // to every practice).
-                    j = dispenser.skip(j, n, |j| pr.quality[at(j)] < threshold);
-                    if j == n {
-                        break;
-                    }
-                }
-                let i = at(j);
-                j += 1;
-                let underperforming = pr.quality[i] < threshold;
-                let mut mask = dispenser.next(underperforming, &mut rng);
-                if let Some(e) = review_now
-                    && let Some(a) = policy::review(e, &mut pr.ladder[i], underperforming)
-                {
-                    // A ladder step whose action the CCG may not yet use is held but not delivered.
-                    mask |= a.bit() & month.allowed;
-                }
-                if mask != 0 {
-                    mask = pay_for(p, mask, &month, &mut spent, tally);
-                    apply_actions(p, mask, &month, pr, i);
-                }
-            }
+            act(
+                scenario, &month, review_now, pr, actions, &mut lanes, &mut rng, tally,
+            );
         }
 
         // Phases 2 and 3: monthly adjustment toward targets, then the survey.
         let mut counts = Counts::default();
         let terms = MonthConstants::new(p, &month);
-        vector_phases(&consts, Some(&terms), pr, draws, &mut lanes, peers, &mut counts);
+        vector_phases(
+            &consts,
+            Some(&terms),
+            pr,
+            draws,
+            &mut lanes,
+            peers,
+            &mut counts,
+        );
         counts.add_to(tally, pr, month.control);
+    }
+}
+
+/// Phase 1 of a month: the CCG's actions (ODD 7.11), paid for in order from a random start while
+/// the budget lasts (ODD 7.8), and each practice's response.
+#[allow(clippy::too_many_arguments)]
+fn act(
+    scenario: &Scenario,
+    month: &Month,
+    review_now: Option<&policy::Escalation>,
+    pr: &mut Practices,
+    actions: &mut Vec<u8>,
+    lanes: &mut Lanes,
+    rng: &mut ModelRng,
+    tally: &mut Tally,
+) {
+    let p = &scenario.model;
+    let threshold = scenario.policy.underperformance_threshold;
+    let level = month.policy;
+    let n = pr.len();
+    actions.clear();
+    actions.resize(n.div_ceil(LANES) * LANES, 0);
+
+    // The mix: every eligible practice, every action, one uniform each.
+    if level.mix.any {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor supports AVX2, checked just above.
+            unsafe { level.mix.draw_avx2(&pr.quality, threshold, lanes, actions) };
+        } else {
+            level.mix.draw(&pr.quality, threshold, lanes, actions);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        level.mix.draw(&pr.quality, threshold, lanes, actions);
+    }
+
+    // The ladder: every practice is reviewed. A step whose action the CCG may not yet use is
+    // held but not delivered.
+    if let Some(e) = review_now {
+        for ((mask, ladder), &q) in actions.iter_mut().zip(&mut pr.ladder).zip(&pr.quality) {
+            if let Some(a) = policy::review(e, ladder, q < threshold) {
+                *mask |= a.bit() & level.allowed;
+            }
+        }
+    }
+
+    // The budget pays for what it can, in order from a random start (eq. B2). When it covers
+    // everything asked for, the order does not matter and the actions are simply counted.
+    let actions = &mut actions[..n];
+    let mut asked = [0u32; 4];
+    for &mask in actions.iter() {
+        for (k, count) in asked.iter_mut().enumerate() {
+            *count += ((mask >> k) & 1) as u32;
+        }
+    }
+    let cost = Action::ALL.map(|a| p.budget.cost.get(a) as f64);
+    let total: f64 = (0..4).map(|k| asked[k] as f64 * cost[k]).sum();
+    // (With a margin for the rounding of a sum taken in another order.)
+    if total * (1.0 + 1e-9) <= month.budget {
+        for k in 0..4 {
+            tally[ix::ACTIONS + k] += asked[k] as f64;
+            tally[ix::COST + k] += asked[k] as f64 * cost[k];
+        }
+    } else {
+        let start = rng.random_range(0..n.max(1));
+        let mut spent = 0.0f64;
+        for i in (start..n).chain(0..start) {
+            if actions[i] != 0 {
+                actions[i] = pay_for(&cost, actions[i], month.budget, &mut spent, tally);
+            }
+        }
+    }
+
+    // Every practice responds to what it received.
+    for (i, &mask) in actions.iter().enumerate() {
+        if mask != 0 {
+            apply_actions(p, mask, month, pr, i);
+        }
     }
 }
 
@@ -391,10 +584,12 @@ fn initialise(
         pr.influence.push(influence);
         pr.engagement.push(engagement);
     }
+    // Written by the survey of tick 0.
+    pr.trust_factor.resize(n, 1.0);
 }
 
 /// The month's CCG-wide terms (ODD 7.4, 7.5, 7.7, 7.8).
-fn month_terms(scenario: &Scenario, env: &Environment, ccg: &Ccg, tick: u32) -> Month {
+fn month_terms<'e>(scenario: &Scenario, env: &'e Environment, ccg: &Ccg, tick: u32) -> Month<'e> {
     let p = &scenario.model;
     let t = tick as usize;
     let g = &ccg.governance;
@@ -445,8 +640,7 @@ fn month_terms(scenario: &Scenario, env: &Environment, ccg: &Ccg, tick: u32) -> 
         coi,
         framing_gain,
         budget,
-        plans: scenario.policy.plans_at(level),
-        allowed: scenario.policy.allowed_at(level),
+        policy: &env.levels[level.index()],
     }
 }
 
@@ -469,13 +663,13 @@ fn locality_means(pr: &Practices, bounds: &[usize], peers: &mut Peers) {
 /// Eq. B2: deliver the actions in `mask` that the month's budget still covers; tally what is
 /// delivered, what it costs and what is rationed.
 #[inline]
-fn pay_for(p: &Params, mut mask: u8, month: &Month, spent: &mut f64, tally: &mut Tally) -> u8 {
+fn pay_for(cost: &[f64; 4], mut mask: u8, budget: f64, spent: &mut f64, tally: &mut Tally) -> u8 {
     for a in Action::ALL {
         if mask & a.bit() == 0 {
             continue;
         }
-        let cost = p.budget.cost.get(a) as f64;
-        if *spent + cost > month.budget {
+        let cost = cost[a.index()];
+        if *spent + cost > budget {
             mask &= !a.bit();
             tally[ix::RATIONED] += 1.0;
         } else {
@@ -492,12 +686,8 @@ fn pay_for(p: &Params, mut mask: u8, month: &Month, spent: &mut f64, tally: &mut
 #[inline]
 fn apply_actions(p: &Params, mask: u8, month: &Month, pr: &mut Practices, i: usize) {
     let acc = &p.acceptability;
-    let w = trust_factor(
-        pr.trust[i],
-        p.dynamics.trust_base,
-        acc.trust_coupling,
-        acc.enabled,
-    );
+    // The trust factor at the start of the month, from the survey that ended the last one.
+    let w = pr.trust_factor[i];
     let (mut trust, mut engagement, mut quality) = (pr.trust[i], pr.engagement[i], pr.quality[i]);
     for a in Action::ALL {
         if mask & a.bit() == 0 {
@@ -690,7 +880,7 @@ unsafe fn adjust_avx2(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn survey_avx2(c: &Constants, pr: &Practices, draws: &Draws, out: &mut Counts) {
+unsafe fn survey_avx2(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) {
     survey(c, pr, draws, out);
 }
 
@@ -844,8 +1034,9 @@ fn hit(u: u16, p: f32) -> u32 {
 /// Written without branches and with every column cut to one length so the compiler can
 /// vectorise it.
 #[inline(always)]
-fn survey(c: &Constants, pr: &Practices, draws: &Draws, out: &mut Counts) {
+fn survey(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) {
     let len = pr.len();
+    let factor = &mut pr.trust_factor[..len];
     let role = &pr.role[..len];
     let trust = &pr.trust[..len];
     let influence = &pr.influence[..len];
@@ -900,6 +1091,7 @@ fn survey(c: &Constants, pr: &Practices, draws: &Draws, out: &mut Counts) {
 
         // S5b: support for each action (A1), sharing one trust factor.
         let w = trust_factor(t, c.trust_base, c.trust_coupling, true);
+        factor[i] = w;
         s0 += hit(u4[i], support(o0[i], w));
         s1 += hit(u5[i], support(o1[i], w));
         s2 += hit(u6[i], support(o2[i], w));
@@ -981,6 +1173,57 @@ mod tests {
         }
         assert!(a.shock_trust.iter().all(|x| (-1.0..1.0).contains(x)));
         assert_eq!(lanes.next(), same.next());
+    }
+
+    #[test]
+    fn the_mix_gives_each_eligible_practice_each_action_at_its_rate() {
+        let mut plans = [ActionPlan::default(); 4];
+        plans[0].rate = 0.3;
+        plans[1].rate = 0.02;
+        plans[2].rate = 1.0;
+        plans[3] = ActionPlan {
+            rate: 0.5,
+            target: Target::Underperformers,
+            ..ActionPlan::default()
+        };
+        let mix = Mix::new(&plans);
+        let n: usize = 400_003;
+        // Every third practice underperforms.
+        let quality: Vec<f32> = (0..n).map(|i| if i % 3 == 0 { 0.5 } else { 0.9 }).collect();
+        let mut lanes = Lanes::from_stream(&mut stream(4, Purpose::Unit, 0, 0));
+        let mut same = lanes.clone();
+        let mut actions = vec![0u8; n.div_ceil(LANES) * LANES];
+        mix.draw(&quality, 0.7, &mut lanes, &mut actions);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let mut vector = vec![0u8; actions.len()];
+            // SAFETY: AVX2 is available, checked above.
+            unsafe { mix.draw_avx2(&quality, 0.7, &mut same, &mut vector) };
+            assert_eq!(actions, vector);
+            assert_eq!(lanes.next(), same.next());
+        }
+        let share = |f: &dyn Fn(usize, u8) -> bool, of: &dyn Fn(usize) -> bool| {
+            let hits = (0..n).filter(|&i| of(i) && f(i, actions[i])).count();
+            hits as f64 / (0..n).filter(|&i| of(i)).count() as f64
+        };
+        let all = |_| true;
+        let bit = |k: u8| move |_, m: u8| m & (1 << k) != 0;
+        // Binomial standard errors: 0.0007, 0.0002, 0 and 0.0014.
+        assert!((share(&bit(0), &all) - 0.3).abs() < 0.004);
+        assert!((share(&bit(1), &all) - 0.02).abs() < 0.001);
+        assert_eq!(share(&bit(2), &all), 1.0);
+        assert!((share(&bit(3), &|i| i % 3 == 0) - 0.5).abs() < 0.007);
+        assert_eq!(share(&bit(3), &|i| i % 3 != 0), 0.0);
+        // Independent actions: P(both) = 0.3 * 0.02 (standard error 0.00012).
+        let both = share(&|_, m| m & 3 == 3, &all);
+        assert!((both - 0.006).abs() < 0.0008, "both {both}");
+        // Independent practices: the share right after a recipient is the rate again.
+        let after = share(&|i, _| actions[i + 1] & 1 != 0, &|i| {
+            i + 1 < n && actions[i] & 1 != 0
+        });
+        assert!((after - 0.3).abs() < 0.008, "after {after}");
+        // Nothing is drawn for the padding.
+        assert!(actions[n..].iter().all(|&m| m == 0));
     }
 
     #[test]

@@ -74,7 +74,8 @@ impl Lanes {
             // SplitMix64 expansion of a 64-bit seed, as `SeedableRng::seed_from_u64` does it.
             let seed = rng.next_u64();
             for (w, word) in s.iter_mut().enumerate() {
-                word[l] = splitmix64(seed.wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(w as u64)));
+                word[l] =
+                    splitmix64(seed.wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(w as u64)));
             }
         }
         Lanes { s }
@@ -86,7 +87,10 @@ impl Lanes {
         let [s0, s1, s2, s3] = &mut self.s;
         let mut out = [0u64; LANES];
         for l in 0..LANES {
-            out[l] = s0[l].wrapping_add(s3[l]).rotate_left(23).wrapping_add(s0[l]);
+            out[l] = s0[l]
+                .wrapping_add(s3[l])
+                .rotate_left(23)
+                .wrapping_add(s0[l]);
             let t = s1[l] << 17;
             s2[l] ^= s0[l];
             s3[l] ^= s1[l];

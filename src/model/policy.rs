@@ -8,11 +8,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::params::Checker;
-use super::submodels::ln;
 use super::{Action, CommissioningLevel};
-use rand::RngExt;
-
-use crate::rng::ModelRng;
 
 /// Which members an action is aimed at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -219,130 +215,6 @@ impl Policy {
     }
 }
 
-/// The fixed mix and targeting for one month (ODD 7.11, eq. P1): each eligible practice receives
-/// each action independently with probability `rate`.
-///
-/// Rather than one uniform per practice and action, the dispenser draws, for each action, the
-/// number of eligible practices until the next recipient, a geometric variable with parameter
-/// `rate`. A run of independent Bernoulli(`rate`) trials has exactly this distribution, and it
-/// costs one draw per recipient instead of one per practice.
-#[derive(Debug, Clone)]
-pub struct Dispenser {
-    plans: [ActionPlan; 4],
-    /// Eligible practices still to pass, this one included, until the next recipient; 0: never.
-    countdown: [u64; 4],
-    /// ln(1 - rate), for the geometric draws.
-    log_miss: [f64; 4],
-}
-
-impl Dispenser {
-    /// A dispenser for a month in which `plans` are in force.
-    pub fn new(plans: &[ActionPlan; 4], rng: &mut ModelRng) -> Dispenser {
-        let log_miss = plans.map(|p| (1.0 - p.rate as f64).ln());
-        let mut d = Dispenser {
-            plans: *plans,
-            countdown: [0; 4],
-            log_miss,
-        };
-        for k in 0..4 {
-            d.countdown[k] = d.gap(k, rng);
-        }
-        d
-    }
-
-    /// Draw the position of the next recipient of action `k` among eligible practices.
-    fn gap(&self, k: usize, rng: &mut ModelRng) -> u64 {
-        let rate = self.plans[k].rate;
-        if rate <= 0.0 {
-            return 0;
-        }
-        if rate >= 1.0 {
-            return 1;
-        }
-        // Inversion: G = 1 + floor(ln U / ln(1 - rate)), U uniform on (0, 1]. The quotient is
-        // non-negative, so truncation is the floor; `as` saturates for huge gaps.
-        let u = 1.0 - rng.random::<f64>();
-        1 + (ln(u as f32) as f64 / self.log_miss[k]) as u64
-    }
-
-    /// Pass over the practices at positions `from..` (in service order) that receive nothing,
-    /// without drawing anything, and return the position of the next practice that receives an
-    /// action, or `limit` if there is none before it. Afterwards [`Dispenser::next`] for that
-    /// practice gives exactly what calling `next` practice by practice would have given, with the
-    /// same random draws. `underperforming(j)` says whether the practice at position `j` is.
-    #[inline]
-    pub fn skip(
-        &mut self,
-        from: usize,
-        limit: usize,
-        underperforming: impl Fn(usize) -> bool,
-    ) -> usize {
-        // Practices every "all" action passes before its next recipient, and eligible practices
-        // every "underperformers" action may pass before its next recipient.
-        let (mut all_room, mut under_room) = (u64::MAX, u64::MAX);
-        for k in 0..4 {
-            if self.countdown[k] == 0 {
-                continue;
-            }
-            let room = self.countdown[k] - 1;
-            match self.plans[k].target {
-                Target::All => all_room = all_room.min(room),
-                Target::Underperformers => under_room = under_room.min(room),
-            }
-        }
-        let end = limit.min(from.saturating_add(usize::try_from(all_room).unwrap_or(usize::MAX)));
-        let mut j = from;
-        let mut passed_eligible = 0u64;
-        if under_room == u64::MAX {
-            j = end;
-        } else {
-            while j < end {
-                if underperforming(j) {
-                    if passed_eligible == under_room {
-                        break;
-                    }
-                    passed_eligible += 1;
-                }
-                j += 1;
-            }
-        }
-        let passed = (j - from) as u64;
-        for k in 0..4 {
-            if self.countdown[k] == 0 {
-                continue;
-            }
-            self.countdown[k] -= match self.plans[k].target {
-                Target::All => passed,
-                Target::Underperformers => passed_eligible,
-            };
-        }
-        j
-    }
-
-    /// The actions the next practice in order receives.
-    #[inline]
-    pub fn next(&mut self, underperforming: bool, rng: &mut ModelRng) -> u8 {
-        let mut mask = 0u8;
-        for k in 0..4 {
-            if self.countdown[k] == 0 {
-                continue;
-            }
-            let eligible = match self.plans[k].target {
-                Target::All => true,
-                Target::Underperformers => underperforming,
-            };
-            if eligible {
-                self.countdown[k] -= 1;
-                if self.countdown[k] == 0 {
-                    mask |= 1 << k;
-                    self.countdown[k] = self.gap(k, rng);
-                }
-            }
-        }
-        mask
-    }
-}
-
 /// One review of a practice on the escalation ladder; returns the action delivered, if any
 /// (ODD 7.11, eq. P2).
 pub fn review(
@@ -374,8 +246,6 @@ pub fn review(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Purpose, stream};
-    use rand::RngExt;
 
     fn ladder() -> Escalation {
         Escalation {
@@ -457,100 +327,5 @@ mod tests {
         assert_eq!(p.sanctions.rate, 0.3);
         assert_eq!(p.training.rate, Policy::default().training.rate);
         assert_eq!(p.training.target, Target::Underperformers);
-    }
-
-    #[test]
-    fn skipping_to_recipients_gives_the_same_actions_and_draws() {
-        let mut plans = Policy::default().plans();
-        plans[Action::Targets.index()] = ActionPlan {
-            rate: 0.07,
-            ..ActionPlan::default()
-        };
-        plans[Action::Sanctions.index()] = ActionPlan {
-            rate: 0.3,
-            target: Target::Underperformers,
-            ..ActionPlan::default()
-        };
-        let n = 5_000;
-        let under: Vec<bool> = (0..n).map(|j| (j * 7919) % 13 < 3).collect();
-        let mut rng_a = stream(9, Purpose::Unit, 0, 0);
-        let mut rng_b = stream(9, Purpose::Unit, 0, 0);
-        let mut a = Dispenser::new(&plans, &mut rng_a);
-        let mut b = Dispenser::new(&plans, &mut rng_b);
-        let every: Vec<(usize, u8)> = (0..n)
-            .map(|j| (j, a.next(under[j], &mut rng_a)))
-            .filter(|&(_, m)| m != 0)
-            .collect();
-        let mut skipped = Vec::new();
-        let mut j = 0;
-        while j < n {
-            j = b.skip(j, n, |j| under[j]);
-            if j == n {
-                break;
-            }
-            let m = b.next(under[j], &mut rng_b);
-            if m != 0 {
-                skipped.push((j, m));
-            }
-            j += 1;
-        }
-        assert!(every.len() > 500);
-        assert_eq!(every, skipped);
-        // The generators are in the same state afterwards.
-        assert_eq!(rng_a.random::<u64>(), rng_b.random::<u64>());
-    }
-
-    #[test]
-    fn mix_respects_rates_and_targets() {
-        let mut plans = Policy::default().plans();
-        plans[Action::Training.index()] = ActionPlan {
-            rate: 0.3,
-            ..ActionPlan::default()
-        };
-        plans[Action::DataReview.index()] = ActionPlan {
-            rate: 0.02,
-            ..ActionPlan::default()
-        };
-        plans[Action::Sanctions.index()] = ActionPlan {
-            rate: 1.0,
-            target: Target::Underperformers,
-            ..ActionPlan::default()
-        };
-        let mut rng = stream(1, Purpose::Unit, 0, 0);
-        let n = 200_000;
-        let (mut training, mut review, mut both) = (0u32, 0u32, 0u32);
-        let mut dispenser = Dispenser::new(&plans, &mut rng);
-        for _ in 0..n {
-            let m = dispenser.next(false, &mut rng);
-            assert_eq!(
-                m & Action::Sanctions.bit(),
-                0,
-                "sanctions only for underperformers"
-            );
-            let t = m & Action::Training.bit() != 0;
-            let r = m & Action::DataReview.bit() != 0;
-            training += t as u32;
-            review += r as u32;
-            both += (t && r) as u32;
-        }
-        let share = |k: u32| k as f64 / n as f64;
-        assert!(
-            (share(training) - 0.3).abs() < 0.005,
-            "training share {}",
-            share(training)
-        );
-        assert!(
-            (share(review) - 0.02).abs() < 0.002,
-            "review share {}",
-            share(review)
-        );
-        // Independent actions: P(both) = 0.3 * 0.02.
-        assert!((share(both) - 0.006).abs() < 0.001, "both {}", share(both));
-        // Every underperformer is sanctioned at rate 1; a zero rate never fires.
-        for _ in 0..10 {
-            let m = dispenser.next(true, &mut rng);
-            assert_ne!(m & Action::Sanctions.bit(), 0);
-            assert_eq!(m & Action::Targets.bit(), 0);
-        }
     }
 }

@@ -30,6 +30,9 @@ pub struct Practices {
     /// Attitude to each action as odds `e^a` of the logit-scale attitude `a` (eq. A1), one column
     /// per action in `Action::index` order.
     pub attitude_odds: [Vec<f32>; 4],
+    /// The trust factor of eq. A1 at the practice's current trust, as the last survey computed
+    /// it; phase 1 of the next month uses it for the support of the actions received.
+    pub trust_factor: Vec<f32>,
     /// The fixed part of the trust target: base + role effect + disposition (eq. D1).
     pub trust_anchor: Vec<f32>,
     /// The fixed part of the engagement target: role effect + disposition (eq. D3).
@@ -66,6 +69,7 @@ impl Practices {
             &mut self.influence_anchor,
             &mut self.load_anchor,
             &mut self.view_anchor,
+            &mut self.trust_factor,
         ] {
             c.clear();
         }
