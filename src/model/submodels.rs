@@ -4,27 +4,30 @@
 /// `e^x` in single precision, computed with only additions, multiplications and bit operations
 /// (range reduction to `2^n * 2^f`, |f| <= 1/2, and a degree-7 Taylor polynomial; relative error
 /// below 1e-6), so it is fast, vectorisable and gives the same bits on every IEEE 754 machine,
-/// unlike the platform's `expf`. Arguments are clamped to [-87, 88].
+/// unlike the platform's `expf`. Arguments are clamped to [-87, 88] (NaN to -87).
 #[inline]
 pub fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split so that n * LN2_HI is exact for |n| < 2^10 (Cody and Waite).
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
-    let x = x.clamp(-87.0, 88.0);
-    let t = x * LOG2E;
-    // Round to nearest without calling libm: truncate t + 0.5 and correct negative values.
-    let shifted = t + 0.5;
-    let truncated = shifted as i32;
-    let n = truncated - ((truncated as f32) > shifted) as i32;
-    let y = (x - n as f32 * LN2_HI) - n as f32 * LN2_LO; // |y| <= ln(2)/2
+    // 1.5 * 2^23: adding it rounds a number of magnitude below 2^22 to the nearest integer,
+    // which then sits in the low bits of the sum (no float-to-integer conversion, which
+    // vector units do not saturate the way Rust's `as` must).
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.max(-87.0).min(88.0);
+    let rounded = x * LOG2E + ROUND;
+    let n = rounded - ROUND;
+    let y = (x - n * LN2_HI) - n * LN2_LO; // |y| <= ln(2)/2
     let p = 1.0
         + y * (1.0
             + y * (0.5
                 + y * (1.0 / 6.0
                     + y * (1.0 / 24.0
                         + y * (1.0 / 120.0 + y * (1.0 / 720.0 + y * (1.0 / 5040.0)))))));
-    f32::from_bits(((n + 127) as u32) << 23) * p
+    // 2^n from the integer in the low bits of `rounded`.
+    let two_n = (rounded.to_bits().wrapping_sub(ROUND.to_bits()) as i32 + 127) as u32;
+    f32::from_bits(two_n << 23) * p
 }
 
 /// Natural logarithm of a positive, normal `x` in single precision, computed like [`exp`] with
@@ -254,6 +257,12 @@ mod tests {
         }
         assert_eq!(exp(0.0), 1.0);
         assert!(exp(-200.0) >= 0.0 && exp(200.0).is_finite());
+        assert_eq!(exp(f32::NAN), exp(-87.0));
+        // Ties of the range reduction and the ends of the range.
+        for x in [-87.0f32, 88.0, 0.5 * std::f32::consts::LN_2, -0.5 * std::f32::consts::LN_2] {
+            let rel = ((exp(x) as f64 - (x as f64).exp()) / (x as f64).exp()).abs();
+            assert!(rel < 1e-6, "exp({x}): relative error {rel}");
+        }
     }
 
     #[test]
