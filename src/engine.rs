@@ -14,7 +14,7 @@ use rand_distr::{Distribution, StandardNormal};
 use crate::metrics::{TALLY_LEN, Tally, tally as ix};
 use crate::model::params::Params;
 use crate::model::policy::{self, ActionPlan, LadderState, Target};
-use crate::model::practice::Practices;
+use crate::model::practice::{PADDING, Practices};
 use crate::model::submodels::{
     answer_probability, engagement_response, exp, legitimacy, logistic, logit, quality_response,
     sanction_scar, support, trust_factor, trust_response, view_tails,
@@ -417,16 +417,21 @@ fn act(
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor supports AVX2, checked just above.
-            unsafe { level.mix.draw_avx2(&pr.quality, threshold, lanes, actions) };
+            unsafe {
+                level
+                    .mix
+                    .draw_avx2(&pr.quality[..n], threshold, lanes, actions)
+            };
         } else {
-            level.mix.draw(&pr.quality, threshold, lanes, actions);
+            level.mix.draw(&pr.quality[..n], threshold, lanes, actions);
         }
         #[cfg(not(target_arch = "x86_64"))]
-        level.mix.draw(&pr.quality, threshold, lanes, actions);
+        level.mix.draw(&pr.quality[..n], threshold, lanes, actions);
     }
 
     // The ladder: every practice is reviewed. A step whose action the CCG may not yet use is
     // held but not delivered.
+    let actions = &mut actions[..n];
     if let Some(e) = review_now {
         for ((mask, ladder), &q) in actions.iter_mut().zip(&mut pr.ladder).zip(&pr.quality) {
             if let Some(a) = policy::review(e, ladder, q < threshold) {
@@ -437,7 +442,6 @@ fn act(
 
     // The budget pays for what it can, in order from a random start (eq. B2). When it covers
     // everything asked for, the order does not matter and the actions are simply counted.
-    let actions = &mut actions[..n];
     let mut asked = [0u32; 4];
     for &mask in actions.iter() {
         for (k, count) in asked.iter_mut().enumerate() {
@@ -584,8 +588,8 @@ fn initialise(
         pr.influence.push(influence);
         pr.engagement.push(engagement);
     }
-    // Written by the survey of tick 0.
-    pr.trust_factor.resize(n, 1.0);
+    // The trust factors are written by the survey of tick 0.
+    pr.pad(n);
 }
 
 /// The month's CCG-wide terms (ODD 7.4, 7.5, 7.7, 7.8).
@@ -647,9 +651,9 @@ fn month_terms<'e>(scenario: &Scenario, env: &'e Environment, ccg: &Ccg, tick: u
 /// Each practice's locality mean engagement and trust at the start of the month (ODD 7.3),
 /// summed in double precision so large localities keep their accuracy.
 fn locality_means(pr: &Practices, bounds: &[usize], peers: &mut Peers) {
-    let n = pr.len();
-    peers.engagement.resize(n, 0.0);
-    peers.trust.resize(n, 0.0);
+    // Padding entries keep whatever finite value they hold; nothing reads them.
+    peers.engagement.resize(pr.padded_len(), 0.0);
+    peers.trust.resize(pr.padded_len(), 0.0);
     for w in bounds.windows(2) {
         let block = w[0]..w[1];
         let len = block.len().max(1) as f64;
@@ -889,7 +893,8 @@ unsafe fn survey_avx2(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mu
 /// columns cut to one length, so the compiler vectorises it.
 #[inline(always)]
 fn adjust(c: &Constants, m: &MonthConstants, pr: &mut Practices, draws: &Draws, peers: &Peers) {
-    let len = pr.len();
+    // Whole blocks: the padding entries are updated too, harmlessly.
+    let len = pr.padded_len();
     let memory = &mut pr.sanction_memory[..len];
     let burden = &mut pr.burden[..len];
     let trust = &mut pr.trust[..len];
@@ -986,13 +991,14 @@ impl Counts {
             t[ix::SUPPORT + k] += *s as f64;
         }
         t[ix::BURDEN_POSITIVE] += self.burden_positive as f64;
-        t[ix::SUM_ENGAGEMENT] += sum(&pr.engagement);
-        t[ix::SUM_SQ_ENGAGEMENT] += sum_sq(&pr.engagement);
-        t[ix::SUM_TRUST] += sum(&pr.trust);
-        t[ix::SUM_SQ_TRUST] += sum_sq(&pr.trust);
-        t[ix::SUM_INFLUENCE] += sum(&pr.influence);
-        t[ix::SUM_QUALITY] += sum(&pr.quality);
-        t[ix::SUM_BURDEN] += sum(&pr.burden);
+        let real = pr.len();
+        t[ix::SUM_ENGAGEMENT] += sum(&pr.engagement[..real]);
+        t[ix::SUM_SQ_ENGAGEMENT] += sum_sq(&pr.engagement[..real]);
+        t[ix::SUM_TRUST] += sum(&pr.trust[..real]);
+        t[ix::SUM_SQ_TRUST] += sum_sq(&pr.trust[..real]);
+        t[ix::SUM_INFLUENCE] += sum(&pr.influence[..real]);
+        t[ix::SUM_QUALITY] += sum(&pr.quality[..real]);
+        t[ix::SUM_BURDEN] += sum(&pr.burden[..real]);
         // Every practice of a CCG feels the same control.
         t[ix::TOP_DOWN] += control as f64 * n;
     }
@@ -1035,7 +1041,9 @@ fn hit(u: u16, p: f32) -> u32 {
 /// vectorise it.
 #[inline(always)]
 fn survey(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) {
-    let len = pr.len();
+    // Whole blocks: the padding entries (role `PADDING`) are surveyed but not counted.
+    let len = pr.padded_len();
+    let n = pr.len();
     let factor = &mut pr.trust_factor[..len];
     let role = &pr.role[..len];
     let trust = &pr.trust[..len];
@@ -1058,6 +1066,7 @@ fn survey(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) {
     let (mut s0, mut s1, mut s2, mut s3) = (0u32, 0u32, 0u32, 0u32);
     let mut burden_positive = 0u32;
     for i in 0..len {
+        let real = (role[i] != PADDING) as u32;
         let gb = (role[i] == Role::GoverningBody as u8) as u32;
         let none = (role[i] == Role::None as u8) as u32;
         governing_body += gb;
@@ -1065,12 +1074,12 @@ fn survey(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) {
 
         // S1: engagement answers share one uniform, so "highly" implies "at least somewhat".
         let e = engagement[i];
-        engaged += hit(u0[i], answer_probability(e, c.exp_engaged));
-        highly += hit(u0[i], answer_probability(e, c.exp_highly));
+        engaged += real * hit(u0[i], answer_probability(e, c.exp_engaged));
+        highly += real * hit(u0[i], answer_probability(e, c.exp_highly));
 
         // S5a: "I could influence the CCG if I wanted to".
         let f = influence[i];
-        let yes = hit(u1[i], f);
+        let yes = real * hit(u1[i], f);
         influence_all += yes;
         influence_no_role += yes * none;
 
@@ -1082,7 +1091,7 @@ fn survey(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) {
             + c.view_engagement * (e - c.engagement_base);
         let (p_positive, p_negative) = view_tails(exp(-view), c.exp_positive, c.exp_negative);
         let uv = u2[i] as f32 * (1.0 / 65_536.0);
-        let pos = (uv < p_positive) as u32;
+        let pos = real * (uv < p_positive) as u32;
         let neg = (uv >= 1.0 - p_negative) as u32;
         positive += pos;
         positive_governing_body += pos * gb;
@@ -1092,20 +1101,20 @@ fn survey(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) {
         // S5b: support for each action (A1), sharing one trust factor.
         let w = trust_factor(t, c.trust_base, c.trust_coupling, true);
         factor[i] = w;
-        s0 += hit(u4[i], support(o0[i], w));
-        s1 += hit(u5[i], support(o1[i], w));
-        s2 += hit(u6[i], support(o2[i], w));
-        s3 += hit(u7[i], support(o3[i], w));
+        s0 += real * hit(u4[i], support(o0[i], w));
+        s1 += real * hit(u5[i], support(o1[i], w));
+        s2 += real * hit(u6[i], support(o2[i], w));
+        s3 += real * hit(u7[i], support(o3[i], w));
 
         // S5c: a positive impact on paperwork and meetings.
         let p_burden = (c.burden_positive_base
             - c.burden_positive_slope * (burden[i] - c.reference_load))
             .clamp(0.0, 1.0);
-        burden_positive += hit(u3[i], p_burden);
+        burden_positive += real * hit(u3[i], p_burden);
     }
-    out.practices += len as u32;
+    out.practices += n as u32;
     out.governing_body += governing_body;
-    out.formal += len as u32 - no_role;
+    out.formal += n as u32 - no_role;
     out.no_role += no_role;
     out.engaged += engaged;
     out.highly += highly;

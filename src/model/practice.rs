@@ -3,12 +3,19 @@
 //! several practices per instruction.
 
 use super::policy::LadderState;
+use crate::rng::LANES;
 
 /// The member practices of one CCG in one replicate. Index `i` in every column is practice `i`.
 /// Levels are on [0, 1]; burden is in load units (1 = a heavy standing load); sanction memory is a
 /// decaying count of sanctions received.
+///
+/// Every column is padded with inert practices to a whole number of blocks of [`LANES`], so the
+/// monthly loops run whole vectors only; [`Practices::len`] counts the real practices, which come
+/// first.
 #[derive(Debug, Default, Clone)]
 pub struct Practices {
+    /// Number of real practices.
+    count: usize,
     /// Engagement with the work of the CCG.
     pub engagement: Vec<f32>,
     /// Trust in the CCG.
@@ -45,13 +52,52 @@ pub struct Practices {
     pub view_anchor: Vec<f32>,
 }
 
+/// The role of a padding entry: matches no real role.
+pub const PADDING: u8 = u8::MAX;
+
 impl Practices {
+    /// Number of real practices.
     pub fn len(&self) -> usize {
-        self.trust.len()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.trust.is_empty()
+        self.count == 0
+    }
+
+    /// Length of every column: [`Practices::len`] rounded up to a multiple of [`LANES`].
+    pub fn padded_len(&self) -> usize {
+        self.trust.len()
+    }
+
+    /// Record that the columns hold `n` real practices and pad them to whole blocks with inert
+    /// entries (zero states, role [`PADDING`], off the ladder).
+    pub fn pad(&mut self, n: usize) {
+        let padded = n.div_ceil(LANES) * LANES;
+        self.count = n;
+        for c in [
+            &mut self.engagement,
+            &mut self.trust,
+            &mut self.influence,
+            &mut self.quality,
+            &mut self.burden,
+            &mut self.sanction_memory,
+            &mut self.own_quality,
+            &mut self.trust_anchor,
+            &mut self.engagement_anchor,
+            &mut self.influence_anchor,
+            &mut self.load_anchor,
+            &mut self.view_anchor,
+        ] {
+            debug_assert_eq!(c.len(), n);
+            c.resize(padded, 0.0);
+        }
+        for c in &mut self.attitude_odds {
+            c.resize(padded, 0.0);
+        }
+        self.trust_factor.resize(padded, 1.0);
+        self.ladder.resize(padded, LadderState::OFF);
+        self.role.resize(padded, PADDING);
     }
 
     /// Empty every column, keeping the allocations.
@@ -78,5 +124,6 @@ impl Practices {
         }
         self.ladder.clear();
         self.role.clear();
+        self.count = 0;
     }
 }

@@ -259,7 +259,12 @@ mod tests {
         assert!(exp(-200.0) >= 0.0 && exp(200.0).is_finite());
         assert_eq!(exp(f32::NAN), exp(-87.0));
         // Ties of the range reduction and the ends of the range.
-        for x in [-87.0f32, 88.0, 0.5 * std::f32::consts::LN_2, -0.5 * std::f32::consts::LN_2] {
+        for x in [
+            -87.0f32,
+            88.0,
+            0.5 * std::f32::consts::LN_2,
+            -0.5 * std::f32::consts::LN_2,
+        ] {
             let rel = ((exp(x) as f64 - (x as f64).exp()) / (x as f64).exp()).abs();
             assert!(rel < 1e-6, "exp({x}): relative error {rel}");
         }
