@@ -431,9 +431,9 @@ fn act(
 
     // The ladder: every practice is reviewed. A step whose action the CCG may not yet use is
     // held but not delivered.
-    let actions = &mut actions[..n];
     if let Some(e) = review_now {
-        for ((mask, ladder), &q) in actions.iter_mut().zip(&mut pr.ladder).zip(&pr.quality) {
+        let real = actions[..n].iter_mut().zip(&mut pr.ladder).zip(&pr.quality);
+        for ((mask, ladder), &q) in real {
             if let Some(a) = policy::review(e, ladder, q < threshold) {
                 *mask |= a.bit() & level.allowed;
             }
@@ -444,6 +444,7 @@ fn act(
     // everything asked for, the order does not matter and the actions are simply counted.
     let mut asked = [0u32; 4];
     for &mask in actions.iter() {
+        // (Padding entries are 0.)
         for (k, count) in asked.iter_mut().enumerate() {
             *count += ((mask >> k) & 1) as u32;
         }
@@ -466,11 +467,19 @@ fn act(
         }
     }
 
-    // Every practice responds to what it received.
-    for (i, &mask) in actions.iter().enumerate() {
-        if mask != 0 {
-            apply_actions(p, mask, month, pr, i);
+    // Every practice responds to what it received: practice by practice when few receive
+    // anything, otherwise in one pass over every practice, which vectorises (same arithmetic,
+    // same bits).
+    let responses = Responses::new(p, month);
+    let recipients = actions.iter().filter(|&&m| m != 0).count();
+    if recipients * 6 < n {
+        for (i, &mask) in actions[..n].iter().enumerate() {
+            if mask != 0 {
+                apply_actions(&responses, mask, pr, i);
+            }
         }
+    } else {
+        respond_all(&responses, actions, pr);
     }
 }
 
@@ -685,46 +694,144 @@ fn pay_for(cost: &[f64; 4], mut mask: u8, budget: f64, spent: &mut f64, tally: &
     mask
 }
 
-/// Eqs. A2-A5, G1, Q1: the immediate response of practice `i` to the actions it receives.
-/// Legitimacy is judged with the trust the practice had at the start of the month.
-#[inline]
-fn apply_actions(p: &Params, mask: u8, month: &Month, pr: &mut Practices, i: usize) {
-    let acc = &p.acceptability;
-    // The trust factor at the start of the month, from the survey that ended the last one.
-    let w = pr.trust_factor[i];
-    let (mut trust, mut engagement, mut quality) = (pr.trust[i], pr.engagement[i], pr.quality[i]);
-    for a in Action::ALL {
-        if mask & a.bit() == 0 {
-            continue;
+/// The month's constants of the immediate responses to actions (eqs. A2-A5, G1, Q1), one per
+/// action, with switched-off mechanisms folded in as zero effects.
+struct Responses {
+    /// `intensity` (0 with acceptability off).
+    weight: [f32; 4],
+    engagement_effect: [f32; 4],
+    /// Framing gain and conflict-of-interest multiplier: the month's for control actions, 0 and 1
+    /// for the others.
+    gain: [f32; 4],
+    coi: [f32; 4],
+    /// Added to sanction memory: 1 for sanctions (0 with acceptability off).
+    memory: [f32; 4],
+    /// `action_load` (0 with burden off).
+    load: [f32; 4],
+    /// Quality effect (0 with quality off).
+    quality_effect: [f32; 4],
+    trust_step: f32,
+    asymmetry: f32,
+}
+
+impl Responses {
+    fn new(p: &Params, month: &Month) -> Responses {
+        let acc = &p.acceptability;
+        let on = |enabled: bool, x: f32| if enabled { x } else { 0.0 };
+        Responses {
+            weight: Action::ALL.map(|a| on(acc.enabled, acc.intensity.get(a))),
+            engagement_effect: Action::ALL.map(|a| acc.engagement_effect.get(a)),
+            gain: Action::ALL.map(|a| on(a.is_control(), month.framing_gain)),
+            coi: Action::ALL.map(|a| if a.is_control() { month.coi } else { 1.0 }),
+            memory: Action::ALL.map(|a| on(acc.enabled && a == Action::Sanctions, 1.0)),
+            load: Action::ALL.map(|a| on(p.burden.enabled, p.burden.action_load.get(a))),
+            quality_effect: Action::ALL.map(|a| on(p.quality.enabled, p.quality.effect.get(a))),
+            trust_step: acc.trust_step,
+            asymmetry: acc.asymmetry,
         }
-        if acc.enabled {
-            let s = support(pr.attitude_odds[a.index()][i], w);
-            let (gain, coi) = if a.is_control() {
-                (month.framing_gain, month.coi)
-            } else {
-                (0.0, 1.0)
-            };
-            let l = legitimacy(s, gain);
-            let weight = acc.intensity.get(a);
-            trust += weight * trust_response(trust, l, acc.trust_step, acc.asymmetry, coi);
-            engagement += weight * engagement_response(engagement, acc.engagement_effect.get(a));
-            if a == Action::Sanctions {
-                pr.sanction_memory[i] += 1.0;
-            }
-        }
-        if p.burden.enabled {
-            pr.burden[i] += p.burden.action_load.get(a);
-        }
-        if p.quality.enabled {
-            quality += quality_response(quality, engagement, p.quality.effect.get(a));
-        }
-        trust = trust.clamp(0.0, 1.0);
-        engagement = engagement.clamp(0.0, 1.0);
-        quality = quality.clamp(0.0, 1.0);
     }
-    pr.trust[i] = trust;
-    pr.engagement[i] = engagement;
-    pr.quality[i] = quality;
+}
+
+/// The states an action changes.
+#[derive(Clone, Copy)]
+struct Responder {
+    trust: f32,
+    engagement: f32,
+    quality: f32,
+    memory: f32,
+    burden: f32,
+}
+
+/// Eqs. A2-A5, G1, Q1: the response of one practice to the actions in `mask`, in the order
+/// training, data_review, targets, sanctions. `w` is the trust factor of A1 at the trust the
+/// practice had at the start of the month (legitimacy is judged with it). Everything is computed
+/// for every action and kept only for those in `mask`, so the code has no branches.
+#[inline(always)]
+fn respond(r: &Responses, mask: u8, w: f32, odds: [f32; 4], mut x: Responder) -> Responder {
+    for k in 0..4 {
+        let on = mask & (1 << k) != 0;
+        let l = legitimacy(support(odds[k], w), r.gain[k]);
+        let trust =
+            x.trust + r.weight[k] * trust_response(x.trust, l, r.trust_step, r.asymmetry, r.coi[k]);
+        let engagement =
+            x.engagement + r.weight[k] * engagement_response(x.engagement, r.engagement_effect[k]);
+        let quality = x.quality + quality_response(x.quality, engagement, r.quality_effect[k]);
+        let next = Responder {
+            trust: trust.clamp(0.0, 1.0),
+            engagement: engagement.clamp(0.0, 1.0),
+            quality: quality.clamp(0.0, 1.0),
+            memory: x.memory + r.memory[k],
+            burden: x.burden + r.load[k],
+        };
+        x = if on { next } else { x };
+    }
+    x
+}
+
+/// [`respond`] for practice `i`.
+#[inline]
+fn apply_actions(r: &Responses, mask: u8, pr: &mut Practices, i: usize) {
+    let odds = std::array::from_fn(|k| pr.attitude_odds[k][i]);
+    let x = Responder {
+        trust: pr.trust[i],
+        engagement: pr.engagement[i],
+        quality: pr.quality[i],
+        memory: pr.sanction_memory[i],
+        burden: pr.burden[i],
+    };
+    let y = respond(r, mask, pr.trust_factor[i], odds, x);
+    pr.trust[i] = y.trust;
+    pr.engagement[i] = y.engagement;
+    pr.quality[i] = y.quality;
+    pr.sanction_memory[i] = y.memory;
+    pr.burden[i] = y.burden;
+}
+
+/// [`respond`] for every practice (`actions` covers the padded columns), compiled for AVX2
+/// where available like the other vector phases.
+fn respond_all(r: &Responses, actions: &[u8], pr: &mut Practices) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor supports AVX2, checked just above.
+        unsafe { respond_all_avx2(r, actions, pr) };
+        return;
+    }
+    respond_all_body(r, actions, pr);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn respond_all_avx2(r: &Responses, actions: &[u8], pr: &mut Practices) {
+    respond_all_body(r, actions, pr);
+}
+
+#[inline(always)]
+fn respond_all_body(r: &Responses, actions: &[u8], pr: &mut Practices) {
+    let len = pr.padded_len();
+    let actions = &actions[..len];
+    let trust = &mut pr.trust[..len];
+    let engagement = &mut pr.engagement[..len];
+    let quality = &mut pr.quality[..len];
+    let memory = &mut pr.sanction_memory[..len];
+    let burden = &mut pr.burden[..len];
+    let factor = &pr.trust_factor[..len];
+    let [o0, o1, o2, o3] = &pr.attitude_odds;
+    let (o0, o1, o2, o3) = (&o0[..len], &o1[..len], &o2[..len], &o3[..len]);
+    for i in 0..len {
+        let x = Responder {
+            trust: trust[i],
+            engagement: engagement[i],
+            quality: quality[i],
+            memory: memory[i],
+            burden: burden[i],
+        };
+        let y = respond(r, actions[i], factor[i], [o0[i], o1[i], o2[i], o3[i]], x);
+        trust[i] = y.trust;
+        engagement[i] = y.engagement;
+        quality[i] = y.quality;
+        memory[i] = y.memory;
+        burden[i] = y.burden;
+    }
 }
 
 /// Parameters of the adjustment and survey phases, with switched-off mechanisms folded in as
@@ -1233,6 +1340,38 @@ mod tests {
         assert!((after - 0.3).abs() < 0.008, "after {after}");
         // Nothing is drawn for the padding.
         assert!(actions[n..].iter().all(|&m| m == 0));
+    }
+
+    #[test]
+    fn responses_one_by_one_and_all_at_once_agree() {
+        let s = small("[model.delegation]\npeer_support_framing = 0.4\n");
+        let pop = Population::build(&s);
+        let env = Environment::new(&s);
+        let month = month_terms(&s, &env, &pop.ccgs[0], 3);
+        let responses = Responses::new(&s.model, &month);
+        let mut rng = stream(7, Purpose::Unit, 0, 0);
+        let mut pr = Practices::default();
+        let mut bounds = Vec::new();
+        initialise(&s, &env, &pop.ccgs[0], &mut rng, &mut pr, &mut bounds);
+        for (i, w) in pr.trust_factor.iter_mut().enumerate() {
+            *w = 0.5 + (i % 7) as f32 * 0.2;
+        }
+        pr.sanction_memory[5] = 2.0;
+        let actions: Vec<u8> = (0..pr.padded_len())
+            .map(|i| if i < pr.len() { (i * 7 % 16) as u8 } else { 0 })
+            .collect();
+        let mut one_by_one = pr.clone();
+        for (i, &mask) in actions[..pr.len()].iter().enumerate() {
+            apply_actions(&responses, mask, &mut one_by_one, i);
+        }
+        respond_all(&responses, &actions, &mut pr);
+        assert_eq!(one_by_one.trust, pr.trust);
+        assert_eq!(one_by_one.engagement, pr.engagement);
+        assert_eq!(one_by_one.quality, pr.quality);
+        assert_eq!(one_by_one.sanction_memory, pr.sanction_memory);
+        assert_eq!(one_by_one.burden, pr.burden);
+        // Something happened: sanctions (bit 3) were received and remembered.
+        assert!(pr.sanction_memory.iter().sum::<f32>() > 2.0);
     }
 
     #[test]
