@@ -90,7 +90,7 @@ impl Mix {
     /// (`actions` is at least that long, rounded up to whole blocks).
     fn draw(&self, quality: &[f32], threshold: f32, lanes: &mut Lanes, actions: &mut [u8]) {
         for (q, out) in quality.chunks(LANES).zip(actions.chunks_mut(LANES)) {
-            let steps = [lanes.next(), lanes.next()];
+            let steps = [lanes.step(), lanes.step()];
             self.block(&steps, q, threshold, out);
         }
     }
@@ -121,8 +121,8 @@ impl Mix {
         });
         for b in 0..full {
             let at = b * LANES;
-            let [a0, a1] = state.next();
-            let [b0, b1] = state.next();
+            let [a0, a1] = state.step();
+            let [b0, b1] = state.step();
             // SAFETY: `quality` has at least `at + 8` values; `actions` at least `at + 8` bytes.
             unsafe {
                 let q = _mm256_loadu_ps(quality.as_ptr().add(at));
@@ -151,7 +151,7 @@ impl Mix {
         if quality.len() > full * LANES {
             let mut steps = [[0u64; LANES]; 2];
             for step in &mut steps {
-                let [lo, hi] = state.next();
+                let [lo, hi] = state.step();
                 // SAFETY: `step` is 64 writable bytes; unaligned stores.
                 unsafe {
                     _mm256_storeu_si256(step.as_mut_ptr() as *mut __m256i, lo);
@@ -243,14 +243,14 @@ impl Draws {
         let blocks = self.resize(n);
         for b in 0..blocks {
             let block = b * LANES..(b + 1) * LANES;
-            let x = lanes.next();
+            let x = lanes.step();
             let word32 = |j: usize| (x[j / 2] >> (32 * (j % 2))) as u32;
             for j in 0..LANES {
                 self.shock_trust[block.start + j] = shock(word32(j) >> 8);
                 self.shock_engagement[block.start + j] = shock(word32(LANES + j) >> 8);
             }
             for half in 0..2 {
-                let y = lanes.next();
+                let y = lanes.step();
                 for k in 0..4 {
                     for (j, u) in self.answer[4 * half + k][block.clone()]
                         .iter_mut()
@@ -279,14 +279,14 @@ impl Draws {
         };
         for b in 0..blocks {
             let at = b * LANES;
-            let [x_lo, x_hi] = state.next();
+            let [x_lo, x_hi] = state.step();
             // SAFETY: every column holds `blocks * LANES` values, so the eight values (32 bytes
             // of f32, 16 bytes of u16) from `at` are in bounds; the stores are unaligned.
             unsafe {
                 _mm256_storeu_ps(self.shock_trust.as_mut_ptr().add(at), to_shock(x_lo));
                 _mm256_storeu_ps(self.shock_engagement.as_mut_ptr().add(at), to_shock(x_hi));
                 for h in 0..2 {
-                    let [y_lo, y_hi] = state.next();
+                    let [y_lo, y_hi] = state.step();
                     let parts = [
                         _mm256_castsi256_si128(y_lo),
                         _mm256_extracti128_si256::<1>(y_lo),
@@ -747,6 +747,7 @@ struct Responder {
 /// practice had at the start of the month (legitimacy is judged with it). Everything is computed
 /// for every action and kept only for those in `mask`, so the code has no branches.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // `k` indexes six per-action arrays.
 fn respond(r: &Responses, mask: u8, w: f32, odds: [f32; 4], mut x: Responder) -> Responder {
     for k in 0..4 {
         let on = mask & (1 << k) != 0;
@@ -1288,7 +1289,7 @@ mod tests {
             assert_eq!(a.answer, b.answer);
         }
         assert!(a.shock_trust.iter().all(|x| (-1.0..1.0).contains(x)));
-        assert_eq!(lanes.next(), same.next());
+        assert_eq!(lanes.step(), same.step());
     }
 
     #[test]
@@ -1316,7 +1317,7 @@ mod tests {
             // SAFETY: AVX2 is available, checked above.
             unsafe { mix.draw_avx2(&quality, 0.7, &mut same, &mut vector) };
             assert_eq!(actions, vector);
-            assert_eq!(lanes.next(), same.next());
+            assert_eq!(lanes.step(), same.step());
         }
         let share = |f: &dyn Fn(usize, u8) -> bool, of: &dyn Fn(usize) -> bool| {
             let hits = (0..n).filter(|&i| of(i) && f(i, actions[i])).count();

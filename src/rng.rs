@@ -83,7 +83,7 @@ impl Lanes {
 
     /// The next output of every lane.
     #[inline(always)]
-    pub fn next(&mut self) -> [u64; LANES] {
+    pub fn step(&mut self) -> [u64; LANES] {
         let [s0, s1, s2, s3] = &mut self.s;
         let mut out = [0u64; LANES];
         for l in 0..LANES {
@@ -110,12 +110,20 @@ pub mod avx2 {
     use std::arch::x86_64::*;
 
     /// The state of eight lanes: word `w` of lanes 0-3 in `s[2w]`, of lanes 4-7 in `s[2w + 1]`.
+    ///
+    /// # Safety
+    ///
+    /// Every method requires a processor with AVX2 (`is_x86_feature_detected!("avx2")`).
     pub struct State {
         s: [__m256i; 8],
     }
 
     impl State {
         /// Load the state of `lanes`.
+        ///
+        /// # Safety
+        ///
+        /// The processor must support AVX2.
         #[inline]
         #[target_feature(enable = "avx2")]
         pub fn load(lanes: &Lanes) -> State {
@@ -131,6 +139,10 @@ pub mod avx2 {
         }
 
         /// Store the state back into `lanes`.
+        ///
+        /// # Safety
+        ///
+        /// The processor must support AVX2.
         #[inline]
         #[target_feature(enable = "avx2")]
         pub fn store(&self, lanes: &mut Lanes) {
@@ -148,10 +160,14 @@ pub mod avx2 {
         }
 
         /// The next output of every lane: lanes 0-3, then lanes 4-7, exactly as
-        /// [`Lanes::next`] gives them.
+        /// [`Lanes::step`] gives them.
+        ///
+        /// # Safety
+        ///
+        /// The processor must support AVX2.
         #[inline]
         #[target_feature(enable = "avx2")]
-        pub fn next(&mut self) -> [__m256i; 2] {
+        pub fn step(&mut self) -> [__m256i; 2] {
             #[inline(always)]
             fn rotl<const L: i32, const R: i32>(x: __m256i) -> __m256i {
                 // SAFETY: AVX2 is enabled in every caller.
@@ -209,7 +225,7 @@ mod tests {
         // The unit stream moved on by exactly the eight seeds.
         assert_eq!(unit.next_u64(), seeds.next_u64());
         for _ in 0..100 {
-            let out = lanes.next();
+            let out = lanes.step();
             for (l, r) in reference.iter_mut().enumerate() {
                 assert_eq!(out[l], r.next_u64());
             }
@@ -229,15 +245,15 @@ mod tests {
         unsafe {
             let mut state = avx2::State::load(&vector);
             for _ in 0..50 {
-                let [lo, hi] = state.next();
+                let [lo, hi] = state.step();
                 let mut got = [0u64; LANES];
                 _mm256_storeu_si256(got.as_mut_ptr() as *mut __m256i, lo);
                 _mm256_storeu_si256(got[4..].as_mut_ptr() as *mut __m256i, hi);
-                assert_eq!(got, portable.next());
+                assert_eq!(got, portable.step());
             }
             state.store(&mut vector);
         }
-        assert_eq!(vector.next(), portable.next());
+        assert_eq!(vector.step(), portable.step());
     }
 
     #[test]
