@@ -13,21 +13,28 @@ use std::io::Write;
 use anyhow::Context;
 use rayon::prelude::*;
 
-use super::{PendingFile, number};
+use super::{PendingFile, number, write_number};
 use crate::experiment::EnsembleSummary;
 use crate::metrics::{METRICS, Tally};
 use crate::population::{Ccg, Population};
 use crate::stats::Welford;
 
 fn summary_fields(w: &Welford) -> [String; 5] {
+    let mut fields = Default::default();
+    summary_fields_into(w, &mut fields);
+    fields
+}
+
+/// [`summary_fields`] into reused buffers, for the many rows of `by_ccg.csv`.
+fn summary_fields_into(w: &Welford, fields: &mut [String; 5]) {
     let ci = w.ci95();
-    [
-        number((w.n > 0).then_some(w.mean)),
-        number(w.sd()),
-        number(ci.map(|c| c.0)),
-        number(ci.map(|c| c.1)),
-        w.n.to_string(),
-    ]
+    let [mean, sd, lo, hi, n] = fields;
+    write_number(mean, (w.n > 0).then_some(w.mean));
+    write_number(sd, w.sd());
+    write_number(lo, ci.map(|c| c.0));
+    write_number(hi, ci.map(|c| c.1));
+    n.clear();
+    std::fmt::Write::write_fmt(n, format_args!("{}", w.n)).ok();
 }
 
 fn csv_writer(file: &PendingFile) -> anyhow::Result<csv::Writer<BufWriter<File>>> {
@@ -122,6 +129,7 @@ fn ccg_rows(
 ) -> csv::Result<Vec<u8>> {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     let (practices, patients) = (ccg.practices.to_string(), ccg.patients.to_string());
+    let mut fields: [String; 5] = Default::default();
     for tick in 0..summary.ticks {
         let t = tick.to_string();
         let level = ccg.levels[tick].key();
@@ -129,7 +137,8 @@ fn ccg_rows(
             let Some(acc) = summary.ccg_at(c, tick, m) else {
                 continue;
             };
-            let [mean, sd, lo, hi, n] = summary_fields(acc);
+            summary_fields_into(acc, &mut fields);
+            let [mean, sd, lo, hi, n] = &fields;
             w.write_record([
                 scenario,
                 &ccg.id,

@@ -84,8 +84,19 @@ impl PendingFile {
 
 /// Format a number for CSV: shortest round-trip decimal, `NA` when undefined.
 pub fn number(x: Option<f64>) -> String {
+    let mut s = String::new();
+    write_number(&mut s, x);
+    s
+}
+
+/// [`number`] into `buf`, replacing what it held.
+pub fn write_number(buf: &mut String, x: Option<f64>) {
+    use std::fmt::Write as _;
+    buf.clear();
     match x {
-        Some(v) if v.is_finite() => format!("{v}"),
-        _ => "NA".to_string(),
+        Some(v) if v.is_finite() => {
+            let _ = write!(buf, "{v}");
+        }
+        _ => buf.push_str("NA"),
     }
 }
