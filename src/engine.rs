@@ -809,15 +809,44 @@ unsafe fn respond_all_avx2(r: &Responses, actions: &[u8], pr: &mut Practices) {
 #[inline(always)]
 fn respond_all_body(r: &Responses, actions: &[u8], pr: &mut Practices) {
     let len = pr.padded_len();
-    let actions = &actions[..len];
-    let trust = &mut pr.trust[..len];
-    let engagement = &mut pr.engagement[..len];
-    let quality = &mut pr.quality[..len];
-    let memory = &mut pr.sanction_memory[..len];
-    let burden = &mut pr.burden[..len];
-    let factor = &pr.trust_factor[..len];
     let [o0, o1, o2, o3] = &pr.attitude_odds;
-    let (o0, o1, o2, o3) = (&o0[..len], &o1[..len], &o2[..len], &o3[..len]);
+    respond_all_loop(
+        r,
+        &mut pr.trust[..len],
+        &mut pr.engagement[..len],
+        &mut pr.quality[..len],
+        &mut pr.sanction_memory[..len],
+        &mut pr.burden[..len],
+        &actions[..len],
+        &pr.trust_factor[..len],
+        [&o0[..len], &o1[..len], &o2[..len], &o3[..len]],
+    );
+}
+
+/// The loop of [`respond_all`], over columns passed one by one so the compiler knows they do
+/// not overlap.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn respond_all_loop(
+    r: &Responses,
+    trust: &mut [f32],
+    engagement: &mut [f32],
+    quality: &mut [f32],
+    memory: &mut [f32],
+    burden: &mut [f32],
+    actions: &[u8],
+    factor: &[f32],
+    odds: [&[f32]; 4],
+) {
+    let len = trust.len();
+    let (engagement, quality, memory, burden) = (
+        &mut engagement[..len],
+        &mut quality[..len],
+        &mut memory[..len],
+        &mut burden[..len],
+    );
+    let (actions, factor) = (&actions[..len], &factor[..len]);
+    let [o0, o1, o2, o3] = odds.map(|o| &o[..len]);
     for i in 0..len {
         let x = Responder {
             trust: trust[i],
@@ -1003,21 +1032,71 @@ unsafe fn survey_avx2(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mu
 fn adjust(c: &Constants, m: &MonthConstants, pr: &mut Practices, draws: &Draws, peers: &Peers) {
     // Whole blocks: the padding entries are updated too, harmlessly.
     let len = pr.padded_len();
-    let memory = &mut pr.sanction_memory[..len];
-    let burden = &mut pr.burden[..len];
-    let trust = &mut pr.trust[..len];
-    let influence = &mut pr.influence[..len];
-    let engagement = &mut pr.engagement[..len];
-    let quality = &mut pr.quality[..len];
-    let own_quality = &pr.own_quality[..len];
-    let trust_anchor = &pr.trust_anchor[..len];
-    let engagement_anchor = &pr.engagement_anchor[..len];
-    let influence_anchor = &pr.influence_anchor[..len];
-    let load_anchor = &pr.load_anchor[..len];
-    let shock_t = &draws.shock_trust[..len];
-    let shock_e = &draws.shock_engagement[..len];
-    let mean_e = &peers.engagement[..len];
-    let mean_t = &peers.trust[..len];
+    adjust_loop(
+        c,
+        m,
+        &mut pr.sanction_memory[..len],
+        &mut pr.burden[..len],
+        &mut pr.trust[..len],
+        &mut pr.influence[..len],
+        &mut pr.engagement[..len],
+        &mut pr.quality[..len],
+        &pr.own_quality[..len],
+        &pr.trust_anchor[..len],
+        &pr.engagement_anchor[..len],
+        &pr.influence_anchor[..len],
+        &pr.load_anchor[..len],
+        &draws.shock_trust[..len],
+        &draws.shock_engagement[..len],
+        &peers.engagement[..len],
+        &peers.trust[..len],
+    );
+}
+
+/// The loop of [`adjust`], over columns passed one by one so the compiler knows they do not
+/// overlap (and needs no run-time checks before vectorising).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn adjust_loop(
+    c: &Constants,
+    m: &MonthConstants,
+    memory: &mut [f32],
+    burden: &mut [f32],
+    trust: &mut [f32],
+    influence: &mut [f32],
+    engagement: &mut [f32],
+    quality: &mut [f32],
+    own_quality: &[f32],
+    trust_anchor: &[f32],
+    engagement_anchor: &[f32],
+    influence_anchor: &[f32],
+    load_anchor: &[f32],
+    shock_t: &[f32],
+    shock_e: &[f32],
+    mean_e: &[f32],
+    mean_t: &[f32],
+) {
+    let len = memory.len();
+    let (burden, trust, influence, engagement, quality) = (
+        &mut burden[..len],
+        &mut trust[..len],
+        &mut influence[..len],
+        &mut engagement[..len],
+        &mut quality[..len],
+    );
+    let (own_quality, trust_anchor, engagement_anchor, influence_anchor, load_anchor) = (
+        &own_quality[..len],
+        &trust_anchor[..len],
+        &engagement_anchor[..len],
+        &influence_anchor[..len],
+        &load_anchor[..len],
+    );
+    let (shock_t, shock_e, mean_e, mean_t) = (
+        &shock_t[..len],
+        &shock_e[..len],
+        &mean_e[..len],
+        &mean_t[..len],
+    );
     for i in 0..len {
         // A5: sanctions are slowly forgotten; G2: load relaxes to the standing load.
         let mem = memory[i] * c.memory_keep;
@@ -1149,10 +1228,20 @@ fn hit(u: u16, p: f32) -> u32 {
 /// vectorise it.
 #[inline(always)]
 fn survey(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) {
+    // The trust factors are the loop's only output: taken out of `pr` for the loop, so the
+    // compiler knows they overlap none of its inputs.
+    let mut factor = std::mem::take(&mut pr.trust_factor);
+    survey_loop(c, &mut factor, pr, draws, out);
+    pr.trust_factor = factor;
+}
+
+/// The loop of [`survey`].
+#[inline(always)]
+fn survey_loop(c: &Constants, factor: &mut [f32], pr: &Practices, draws: &Draws, out: &mut Counts) {
     // Whole blocks: the padding entries (role `PADDING`) are surveyed but not counted.
     let len = pr.padded_len();
     let n = pr.len();
-    let factor = &mut pr.trust_factor[..len];
+    let factor = &mut factor[..len];
     let role = &pr.role[..len];
     let trust = &pr.trust[..len];
     let influence = &pr.influence[..len];
