@@ -147,11 +147,11 @@ fn ccg_rows(
                 level,
                 &t,
                 metric.name,
-                &mean,
-                &sd,
-                &lo,
-                &hi,
-                &n,
+                mean,
+                sd,
+                lo,
+                hi,
+                n,
             ])?;
         }
     }
