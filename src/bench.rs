@@ -259,6 +259,10 @@ pub fn bench_command(args: BenchArgs) -> anyhow::Result<()> {
 
 fn print_header() {
     println!(
+        "# monthly loops compiled for: {} (results do not depend on it)",
+        crate::simd::Simd::get().name()
+    );
+    println!(
         "{:<14} {:>8} {:>11} {:>6} {:>5} {:>7} {:>10} {:>14} {:>10} {:>9} {:>7}",
         "population",
         "ccgs",

@@ -81,6 +81,7 @@ pub struct CheckArgs {
 /// Parse the command line and run the command.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    crate::simd::Simd::requested().map_err(UsageError::new)?;
     match cli.command {
         Command::Run(args) => run_command(args),
         Command::Check(args) => check_command(args),
@@ -224,6 +225,7 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
         seed: scenario.seed,
         replicates: scenario.replicates,
         threads,
+        simd: crate::simd::Simd::get().name(),
         ccgs: population.ccgs.len(),
         practices: population.practices(),
         patients: population.patients(),

@@ -23,6 +23,7 @@ use crate::model::{Action, CommissioningLevel, Framing, Role};
 use crate::population::Ccg;
 use crate::rng::{self, LANES, Lanes, ModelRng, Purpose, stream};
 use crate::scenario::Scenario;
+use crate::simd::Simd;
 
 /// NHS England's schedules evaluated at every tick of a scenario.
 #[derive(Debug, Clone)]
@@ -414,19 +415,15 @@ fn act(
 
     // The mix: every eligible practice, every action, one uniform each.
     if level.mix.any {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor supports AVX2, checked just above.
-            unsafe {
-                level
-                    .mix
-                    .draw_avx2(&pr.quality[..n], threshold, lanes, actions)
-            };
-        } else {
-            level.mix.draw(&pr.quality[..n], threshold, lanes, actions);
+        let quality = &pr.quality[..n];
+        match Simd::get() {
+            // SAFETY: `Simd::get` gives these levels only if the processor supports AVX2.
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 | Simd::Avx512 => unsafe {
+                level.mix.draw_avx2(quality, threshold, lanes, actions)
+            },
+            _ => level.mix.draw(quality, threshold, lanes, actions),
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        level.mix.draw(&pr.quality[..n], threshold, lanes, actions);
     }
 
     // The ladder: every practice is reviewed. A step whose action the CCG may not yet use is
@@ -788,15 +785,22 @@ fn apply_actions(r: &Responses, mask: u8, pr: &mut Practices, i: usize) {
     pr.burden[i] = y.burden;
 }
 
-/// [`respond`] for every practice (`actions` covers the padded columns), compiled for AVX2
-/// where available like the other vector phases.
+/// [`respond`] for every practice (`actions` covers the padded columns), compiled for each
+/// [`Simd`] level like the other vector phases.
 fn respond_all(r: &Responses, actions: &[u8], pr: &mut Practices) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor supports AVX2, checked just above.
-        unsafe { respond_all_avx2(r, actions, pr) };
-        return;
+    match Simd::get() {
+        // SAFETY (both arms): `Simd::get` gives a level only if the processor supports it.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { respond_all_avx512(r, actions, pr) },
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { respond_all_avx2(r, actions, pr) },
+        _ => respond_all_body(r, actions, pr),
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+unsafe fn respond_all_avx512(r: &Responses, actions: &[u8], pr: &mut Practices) {
     respond_all_body(r, actions, pr);
 }
 
@@ -974,11 +978,8 @@ impl MonthConstants {
 }
 
 /// The random draws and phases 2 and 3 of a month, or at tick 0 (`m` is `None`) the draws and
-/// the survey only. On x86-64 processors with AVX2 the same code is compiled a second time for
-/// vector instructions and chosen at run time; both versions use only integer operations and
-/// IEEE additions, multiplications, divisions and comparisons in the same order (Rust never
-/// fuses them), so they give the same bits. Each phase is a function of its own, so the compiler
-/// vectorises each on its own terms.
+/// the survey only, compiled for each [`Simd`] level (same bits). Each phase is a function of its
+/// own, so the compiler vectorises each on its own terms.
 fn vector_phases(
     c: &Constants,
     m: Option<&MonthConstants>,
@@ -988,22 +989,49 @@ fn vector_phases(
     peers: &Peers,
     out: &mut Counts,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor supports AVX2, checked just above.
-        unsafe {
+    match Simd::get() {
+        // SAFETY (both arms): `Simd::get` gives a level only if the processor supports it.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe {
+            draws.fill_avx2(pr.len(), lanes);
+            if let Some(m) = m {
+                adjust_avx512(c, m, pr, draws, peers);
+            }
+            survey_avx512(c, pr, draws, out);
+        },
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe {
             draws.fill_avx2(pr.len(), lanes);
             if let Some(m) = m {
                 adjust_avx2(c, m, pr, draws, peers);
             }
             survey_avx2(c, pr, draws, out);
+        },
+        _ => {
+            draws.fill(pr.len(), lanes);
+            if let Some(m) = m {
+                adjust(c, m, pr, draws, peers);
+            }
+            survey(c, pr, draws, out);
         }
-        return;
     }
-    draws.fill(pr.len(), lanes);
-    if let Some(m) = m {
-        adjust(c, m, pr, draws, peers);
-    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+unsafe fn adjust_avx512(
+    c: &Constants,
+    m: &MonthConstants,
+    pr: &mut Practices,
+    draws: &Draws,
+    peers: &Peers,
+) {
+    adjust(c, m, pr, draws, peers);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+unsafe fn survey_avx512(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) {
     survey(c, pr, draws, out);
 }
 

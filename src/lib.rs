@@ -22,5 +22,6 @@ pub mod output;
 pub mod population;
 pub mod rng;
 pub mod scenario;
+pub mod simd;
 pub mod stats;
 pub mod sweep;

@@ -364,6 +364,7 @@ fn baseline_run_writes_the_four_result_files() {
     assert_eq!(manifest["seed"], 2015);
     assert_eq!(manifest["replicates"], 4);
     assert_eq!(manifest["threads"], 2);
+    assert!(["portable", "avx2", "avx512"].contains(&manifest["simd"].as_str().unwrap()));
     assert_eq!(manifest["ccgs"], 6);
     assert_eq!(manifest["practices"], 18 + 27 + 36 + 47 + 61 + 94);
     assert_eq!(manifest["ccgsim_version"], env!("CARGO_PKG_VERSION"));
@@ -464,6 +465,54 @@ fn many_batches_are_identical_at_any_thread_count() {
 #[test]
 fn baseline_is_identical_at_any_thread_count() {
     assert_thread_count_does_not_matter(&repo("scenarios/baseline.toml"), &["-r", "3"], "2");
+}
+
+#[test]
+fn every_instruction_set_gives_the_same_bytes() {
+    // The escalation scenario exercises every vector loop: the mix, the ladder, the dense
+    // responses, the adjustment and the survey. Levels above what the processor supports fall
+    // back to the best it has, so the test is meaningful wherever it runs.
+    let tmp = tempdir();
+    let scenario = repo("scenarios/escalation.toml");
+    let mut outs = Vec::new();
+    for level in ["portable", "avx2", "avx512"] {
+        let out = tmp.path().join(level);
+        ccgsim()
+            .env("CCGSIM_SIMD", level)
+            .args([
+                "run",
+                scenario.to_str().unwrap(),
+                "-r",
+                "3",
+                "--quiet",
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        outs.push(out);
+    }
+    for name in ["timeseries.csv", "by_ccg.csv", "replicates.csv"] {
+        assert_same_file(&outs[0].join(name), &outs[1].join(name));
+        assert_same_file(&outs[0].join(name), &outs[2].join(name));
+    }
+}
+
+#[test]
+fn an_unknown_instruction_set_is_a_usage_error() {
+    let tmp = tempdir();
+    ccgsim()
+        .env("CCGSIM_SIMD", "sse9")
+        .args([
+            "run",
+            repo("tests/data/tiny.toml").to_str().unwrap(),
+            "--out",
+        ])
+        .arg(tmp.path().join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("CCGSIM_SIMD=sse9"));
+    assert!(!tmp.path().join("out").exists());
 }
 
 #[test]

@@ -20,6 +20,8 @@ pub struct Manifest<'a> {
     pub seed: u64,
     pub replicates: u32,
     pub threads: usize,
+    /// The instruction-set level of the monthly loops (results do not depend on it).
+    pub simd: &'static str,
     pub ccgs: usize,
     pub practices: u64,
     pub patients: u64,
