@@ -489,8 +489,6 @@ fn initialise(
     pr: &mut Practices,
     bounds: &mut Vec<usize>,
 ) {
-    let p = &scenario.model;
-    let d = &p.dynamics;
     let n = ccg.practices as usize;
     let localities = (ccg.localities as usize).clamp(1, n.max(1));
     pr.clear();
@@ -525,50 +523,99 @@ fn initialise(
         }
     }
 
-    let month = month_terms(scenario, env, ccg, 0);
+    // The seven standard normals of each practice, in practice order, held for now in the
+    // columns they end up shaping: engagement and trust dispositions, the four attitudes, own
+    // quality.
+    let [o0, o1, o2, o3] = &mut pr.attitude_odds;
+    let normals = [
+        &mut pr.engagement_anchor,
+        &mut pr.trust_anchor,
+        o0,
+        o1,
+        o2,
+        o3,
+        &mut pr.own_quality,
+    ];
+    for column in normals {
+        column.resize(n, 0.0);
+    }
+    for i in 0..n {
+        pr.engagement_anchor[i] = StandardNormal.sample(rng);
+        pr.trust_anchor[i] = StandardNormal.sample(rng);
+        for k in 0..4 {
+            pr.attitude_odds[k][i] = StandardNormal.sample(rng);
+        }
+        pr.own_quality[i] = StandardNormal.sample(rng);
+    }
+    initial_states(scenario, &month_terms(scenario, env, ccg, 0), pr, n);
+}
+
+/// The initial states of `n` practices from their roles and their seven normals (ODD 5), in a
+/// loop without branches that the compiler vectorises.
+fn initial_states(scenario: &Scenario, month: &Month, pr: &mut Practices, n: usize) {
+    let p = &scenario.model;
+    let d = &p.dynamics;
     let centres = Action::ALL.map(|a| logit(p.acceptability.initial_support.get(a)));
     let q_centre = logit(p.quality.mean);
+    let by_role = |on: bool, table: &crate::model::params::PerRole| {
+        [Role::GoverningBody, Role::OtherFormal, Role::None]
+            .map(|r| if on { table.get(r) } else { 0.0 })
+    };
+    let role_e = by_role(p.roles.enabled, &p.roles.engagement);
+    let role_t = by_role(p.roles.enabled, &p.roles.trust);
+    let role_f = by_role(p.roles.enabled, &p.roles.influence);
+    let ownership = by_role(p.roles.enabled, &p.roles.view);
+    let role_load = by_role(p.burden.enabled, &p.burden.role_load);
+    let level_load = p.burden.level_load.get(month.level);
+    for c in [
+        &mut pr.quality,
+        &mut pr.burden,
+        &mut pr.sanction_memory,
+        &mut pr.influence_anchor,
+        &mut pr.load_anchor,
+        &mut pr.view_anchor,
+        &mut pr.trust,
+        &mut pr.influence,
+        &mut pr.engagement,
+    ] {
+        c.resize(n, 0.0);
+    }
+    pr.ladder.resize(n, LadderState::OFF);
     for i in 0..n {
-        let role = Role::from_index(pr.role[i]);
-        let mut normal = || -> f32 { StandardNormal.sample(rng) };
-        let engagement_disposition = d.disposition_sd * normal();
-        let trust_disposition = d.disposition_sd * normal();
-        for (k, c) in centres.iter().enumerate() {
-            pr.attitude_odds[k].push(exp(c + p.acceptability.support_sd * normal()));
+        // Role index 0, 1 or 2 (governing body, other formal role, none), picked without
+        // branches.
+        let r = pr.role[i];
+        let pick = |t: [f32; 3]| {
+            if r == 0 {
+                t[0]
+            } else if r == 1 {
+                t[1]
+            } else {
+                t[2]
+            }
+        };
+        let (role_e, role_t, role_f) = (pick(role_e), pick(role_t), pick(role_f));
+        let engagement_disposition = d.disposition_sd * pr.engagement_anchor[i];
+        let trust_disposition = d.disposition_sd * pr.trust_anchor[i];
+        for k in 0..4 {
+            let attitude = centres[k] + p.acceptability.support_sd * pr.attitude_odds[k][i];
+            pr.attitude_odds[k][i] = exp(attitude);
         }
-        let own_quality = logistic(q_centre + p.quality.sd * normal());
-        let (role_e, role_t, role_f, ownership) = if p.roles.enabled {
-            let r = &p.roles;
-            (
-                r.engagement.get(role),
-                r.trust.get(role),
-                r.influence.get(role),
-                r.view.get(role),
-            )
-        } else {
-            (0.0, 0.0, 0.0, 0.0)
-        };
-        let load_anchor = if p.burden.enabled {
-            p.burden.role_load.get(role)
-        } else {
-            0.0
-        };
+        let own_quality = logistic(q_centre + p.quality.sd * pr.own_quality[i]);
+        let load_anchor = pick(role_load);
         let burden = if p.burden.enabled {
-            p.burden.level_load.get(month.level) + load_anchor
+            level_load + load_anchor
         } else {
             p.burden.reference_load
         };
-        pr.own_quality.push(own_quality);
-        pr.quality.push(own_quality);
-        pr.burden.push(burden);
-        pr.sanction_memory.push(0.0);
-        pr.ladder.push(LadderState::OFF);
-        pr.trust_anchor
-            .push(d.trust_base + role_t + trust_disposition);
-        pr.engagement_anchor.push(role_e + engagement_disposition);
-        pr.influence_anchor.push(role_f);
-        pr.load_anchor.push(load_anchor);
-        pr.view_anchor.push(p.survey.view_base + ownership);
+        pr.own_quality[i] = own_quality;
+        pr.quality[i] = own_quality;
+        pr.burden[i] = burden;
+        pr.trust_anchor[i] = d.trust_base + role_t + trust_disposition;
+        pr.engagement_anchor[i] = role_e + engagement_disposition;
+        pr.influence_anchor[i] = role_f;
+        pr.load_anchor[i] = load_anchor;
+        pr.view_anchor[i] = p.survey.view_base + pick(ownership);
 
         // Start every state at its target given the others (eqs. D1-D3 without the dynamics).
         let burden_term = if p.burden.enabled {
@@ -590,9 +637,9 @@ fn initialise(
             + d.engagement_from_influence * (influence - d.influence_base)
             - burden_term)
             .clamp(0.0, 1.0);
-        pr.trust.push(trust);
-        pr.influence.push(influence);
-        pr.engagement.push(engagement);
+        pr.trust[i] = trust;
+        pr.influence[i] = influence;
+        pr.engagement[i] = engagement;
     }
     // The trust factors are written by the survey of tick 0.
     pr.pad(n);
