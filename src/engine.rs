@@ -597,9 +597,8 @@ fn initial_states(scenario: &Scenario, month: &Month, pr: &mut Practices, n: usi
         let (role_e, role_t, role_f) = (pick(role_e), pick(role_t), pick(role_f));
         let engagement_disposition = d.disposition_sd * pr.engagement_anchor[i];
         let trust_disposition = d.disposition_sd * pr.trust_anchor[i];
-        for k in 0..4 {
-            let attitude = centres[k] + p.acceptability.support_sd * pr.attitude_odds[k][i];
-            pr.attitude_odds[k][i] = exp(attitude);
+        for (centre, odds) in centres.iter().zip(&mut pr.attitude_odds) {
+            odds[i] = exp(centre + p.acceptability.support_sd * odds[i]);
         }
         let own_quality = logistic(q_centre + p.quality.sd * pr.own_quality[i]);
         let load_anchor = pick(role_load);
