@@ -34,6 +34,8 @@ pub struct Environment {
     pub budget: Vec<f32>,
     /// The policy in force at each co-commissioning level, by [`CommissioningLevel::index`].
     levels: [LevelPolicy; 4],
+    /// The escalation ladder's reviews, if the policy has a ladder.
+    reviewer: Option<policy::Reviewer>,
 }
 
 /// The policy a CCG at one co-commissioning level follows (`min_level` applied).
@@ -185,6 +187,11 @@ impl Environment {
                     allowed: scenario.policy.allowed_at(level),
                 }
             }),
+            reviewer: scenario
+                .policy
+                .escalation
+                .as_ref()
+                .map(policy::Reviewer::new),
         }
     }
 }
@@ -364,7 +371,9 @@ pub fn simulate_ccg(
     for tick in 1..=scenario.months {
         let month = month_terms(scenario, env, ccg, tick);
         let tally = &mut out[tick as usize];
-        let review_now = escalation.filter(|e| tick % e.review_every == 0);
+        let review_now = escalation
+            .filter(|e| tick % e.review_every == 0)
+            .and(env.reviewer.as_ref());
         let any_rate = month.policy.mix.any;
 
         // Peer influence pulls toward each locality's means at the start of the month (ODD 7.3).
@@ -399,7 +408,7 @@ pub fn simulate_ccg(
 fn act(
     scenario: &Scenario,
     month: &Month,
-    review_now: Option<&policy::Escalation>,
+    review_now: Option<&policy::Reviewer>,
     pr: &mut Practices,
     actions: &mut Vec<u8>,
     lanes: &mut Lanes,
@@ -428,24 +437,26 @@ fn act(
 
     // The ladder: every practice is reviewed. A step whose action the CCG may not yet use is
     // held but not delivered.
-    if let Some(e) = review_now {
+    if let Some(reviewer) = review_now {
         let real = actions[..n].iter_mut().zip(&mut pr.ladder).zip(&pr.quality);
         for ((mask, ladder), &q) in real {
-            if let Some(a) = policy::review(e, ladder, q < threshold) {
-                *mask |= a.bit() & level.allowed;
-            }
+            *mask |= reviewer.review(ladder, q < threshold) & level.allowed;
         }
     }
 
     // The budget pays for what it can, in order from a random start (eq. B2). When it covers
     // everything asked for, the order does not matter and the actions are simply counted.
-    let mut asked = [0u32; 4];
+    // What was asked for, and by how many practices (padding entries are 0): one pass of plain
+    // sums, which the compiler vectorises.
+    let (mut a0, mut a1, mut a2, mut a3, mut recipients) = (0u32, 0u32, 0u32, 0u32, 0u32);
     for &mask in actions.iter() {
-        // (Padding entries are 0.)
-        for (k, count) in asked.iter_mut().enumerate() {
-            *count += ((mask >> k) & 1) as u32;
-        }
+        a0 += (mask & 1) as u32;
+        a1 += ((mask >> 1) & 1) as u32;
+        a2 += ((mask >> 2) & 1) as u32;
+        a3 += ((mask >> 3) & 1) as u32;
+        recipients += (mask != 0) as u32;
     }
+    let asked = [a0, a1, a2, a3];
     let cost = Action::ALL.map(|a| p.budget.cost.get(a) as f64);
     let total: f64 = (0..4).map(|k| asked[k] as f64 * cost[k]).sum();
     // (With a margin for the rounding of a sum taken in another order.)
@@ -468,8 +479,7 @@ fn act(
     // anything, otherwise in one pass over every practice, which vectorises (same arithmetic,
     // same bits).
     let responses = Responses::new(p, month);
-    let recipients = actions.iter().filter(|&&m| m != 0).count();
-    if recipients * 6 < n {
+    if recipients as usize * 6 < n {
         for (i, &mask) in actions[..n].iter().enumerate() {
             if mask != 0 {
                 apply_actions(&responses, mask, pr, i);
@@ -709,8 +719,15 @@ fn locality_means(pr: &Practices, bounds: &[usize], peers: &mut Peers) {
     for w in bounds.windows(2) {
         let block = w[0]..w[1];
         let len = block.len().max(1) as f64;
-        let e: f64 = pr.engagement[block.clone()].iter().map(|&x| x as f64).sum();
-        let t: f64 = pr.trust[block.clone()].iter().map(|&x| x as f64).sum();
+        // Both sums in one pass (each in practice order), so their additions overlap.
+        let (mut e, mut t) = (0.0f64, 0.0f64);
+        for (&x, &y) in pr.engagement[block.clone()]
+            .iter()
+            .zip(&pr.trust[block.clone()])
+        {
+            e += x as f64;
+            t += y as f64;
+        }
         peers.engagement[block.clone()].fill((e / len) as f32);
         peers.trust[block].fill((t / len) as f32);
     }
@@ -1252,21 +1269,80 @@ impl Counts {
             t[ix::SUPPORT + k] += *s as f64;
         }
         t[ix::BURDEN_POSITIVE] += self.burden_positive as f64;
-        let real = pr.len();
-        t[ix::SUM_ENGAGEMENT] += sum(&pr.engagement[..real]);
-        t[ix::SUM_SQ_ENGAGEMENT] += sum_sq(&pr.engagement[..real]);
-        t[ix::SUM_TRUST] += sum(&pr.trust[..real]);
-        t[ix::SUM_SQ_TRUST] += sum_sq(&pr.trust[..real]);
-        t[ix::SUM_INFLUENCE] += sum(&pr.influence[..real]);
-        t[ix::SUM_QUALITY] += sum(&pr.quality[..real]);
-        t[ix::SUM_BURDEN] += sum(&pr.burden[..real]);
+        let [e, e2, tr, t2, f, q, b] = state_sums(pr);
+        t[ix::SUM_ENGAGEMENT] += e;
+        t[ix::SUM_SQ_ENGAGEMENT] += e2;
+        t[ix::SUM_TRUST] += tr;
+        t[ix::SUM_SQ_TRUST] += t2;
+        t[ix::SUM_INFLUENCE] += f;
+        t[ix::SUM_QUALITY] += q;
+        t[ix::SUM_BURDEN] += b;
         // Every practice of a CCG feels the same control.
         t[ix::TOP_DOWN] += control as f64 * n;
     }
 }
 
+/// The month's state sums of the real practices: engagement, its square, trust, its square,
+/// influence, quality and burden, each exactly as [`sum`] or [`sum_sq`] gives it (the same lanes,
+/// the same order), in one pass compiled for each [`Simd`] level.
+fn state_sums(pr: &Practices) -> [f64; 7] {
+    match Simd::get() {
+        // SAFETY (both arms): `Simd::get` gives a level only if the processor supports it.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { state_sums_avx512(pr) },
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { state_sums_avx2(pr) },
+        _ => state_sums_body(pr),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+unsafe fn state_sums_avx512(pr: &Practices) -> [f64; 7] {
+    state_sums_body(pr)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn state_sums_avx2(pr: &Practices) -> [f64; 7] {
+    state_sums_body(pr)
+}
+
+#[inline(always)]
+fn state_sums_body(pr: &Practices) -> [f64; 7] {
+    let n = pr.len();
+    let (e, t, f) = (&pr.engagement[..n], &pr.trust[..n], &pr.influence[..n]);
+    let (q, b) = (&pr.quality[..n], &pr.burden[..n]);
+    let mut acc = [[0.0f64; 4]; 7];
+    let whole = n / 4 * 4;
+    for base in (0..whole).step_by(4) {
+        for k in 0..4 {
+            let i = base + k;
+            acc[0][k] += e[i] as f64;
+            acc[1][k] += (e[i] * e[i]) as f64;
+            acc[2][k] += t[i] as f64;
+            acc[3][k] += (t[i] * t[i]) as f64;
+            acc[4][k] += f[i] as f64;
+            acc[5][k] += q[i] as f64;
+            acc[6][k] += b[i] as f64;
+        }
+    }
+    let mut total = acc.map(|a| (a[0] + a[1]) + (a[2] + a[3]));
+    for i in whole..n {
+        total[0] += e[i] as f64;
+        total[1] += (e[i] * e[i]) as f64;
+        total[2] += t[i] as f64;
+        total[3] += (t[i] * t[i]) as f64;
+        total[4] += f[i] as f64;
+        total[5] += q[i] as f64;
+        total[6] += b[i] as f64;
+    }
+    total
+}
+
 /// Sum in four interleaved double-precision lanes (a fixed order, so the result is the same on
-/// every run, and accurate for very large CCGs).
+/// every run, and accurate for very large CCGs): the reference for [`state_sums`].
+#[cfg(test)]
 fn lanes(xs: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     let mut acc = [0.0f64; 4];
     let chunks = xs.chunks_exact(4);
@@ -1283,10 +1359,12 @@ fn lanes(xs: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     total
 }
 
+#[cfg(test)]
 fn sum(xs: &[f32]) -> f64 {
     lanes(xs, |x| x)
 }
 
+#[cfg(test)]
 fn sum_sq(xs: &[f32]) -> f64 {
     lanes(xs, |x| x * x)
 }
@@ -1536,6 +1614,52 @@ mod tests {
         assert_eq!(one_by_one.burden, pr.burden);
         // Something happened: sanctions (bit 3) were received and remembered.
         assert!(pr.sanction_memory.iter().sum::<f32>() > 2.0);
+    }
+
+    #[test]
+    fn state_sums_are_the_lane_sums() {
+        let env_s = small("");
+        let pop = Population::build(&env_s);
+        let env = Environment::new(&env_s);
+        let mut pr = Practices::default();
+        let mut bounds = Vec::new();
+        for replicate in 0..3 {
+            let mut rng = stream(7, Purpose::Unit, replicate, 0);
+            initialise(&env_s, &env, &pop.ccgs[0], &mut rng, &mut pr, &mut bounds);
+            // 40 practices; also check a length that is not a multiple of 4.
+            for n in [40, 37] {
+                let mut cut = pr.clone();
+                cut.clear();
+                cut.engagement.extend_from_slice(&pr.engagement[..n]);
+                cut.trust.extend_from_slice(&pr.trust[..n]);
+                cut.influence.extend_from_slice(&pr.influence[..n]);
+                cut.quality.extend_from_slice(&pr.quality[..n]);
+                cut.burden.extend_from_slice(&pr.burden[..n]);
+                for c in [
+                    &mut cut.sanction_memory,
+                    &mut cut.own_quality,
+                    &mut cut.trust_anchor,
+                    &mut cut.engagement_anchor,
+                    &mut cut.influence_anchor,
+                    &mut cut.load_anchor,
+                    &mut cut.view_anchor,
+                ] {
+                    c.resize(n, 0.0);
+                }
+                cut.pad(n);
+                let (e, t) = (&cut.engagement[..n], &cut.trust[..n]);
+                let expected = [
+                    sum(e),
+                    sum_sq(e),
+                    sum(t),
+                    sum_sq(t),
+                    sum(&cut.influence[..n]),
+                    sum(&cut.quality[..n]),
+                    sum(&cut.burden[..n]),
+                ];
+                assert_eq!(state_sums(&cut), expected);
+            }
+        }
     }
 
     #[test]

@@ -243,6 +243,62 @@ pub fn review(
     (state.step >= 0).then(|| escalation.ladder[state.step as usize])
 }
 
+/// [`review`] written without branches, for the monthly loop over every practice: the same
+/// moves, with the delivered step's action returned as a bit mask (0 when off the ladder).
+#[derive(Debug, Clone, Copy)]
+pub struct Reviewer {
+    escalate_after: i32,
+    deescalate_after: i32,
+    top: i32,
+    /// The action bit of each step (steps beyond the ladder unused).
+    bits: [u8; 16],
+}
+
+impl Reviewer {
+    pub fn new(escalation: &Escalation) -> Reviewer {
+        let mut bits = [0u8; 16];
+        for (b, a) in bits.iter_mut().zip(&escalation.ladder) {
+            *b = a.bit();
+        }
+        Reviewer {
+            escalate_after: escalation.escalate_after.min(i32::MAX as u32) as i32,
+            deescalate_after: escalation.deescalate_after.min(i32::MAX as u32) as i32,
+            top: escalation.ladder.len().min(16) as i32 - 1,
+            bits,
+        }
+    }
+
+    #[inline(always)]
+    pub fn review(&self, state: &mut LadderState, underperforming: bool) -> u8 {
+        let (step, streak) = (state.step as i32, state.streak as i32);
+        // Off the ladder: enter at the first step when underperforming.
+        let (off_step, off_streak) = if underperforming {
+            (0, 0)
+        } else {
+            (step, streak)
+        };
+        // On it and underperforming: lengthen the bad streak; escalate after enough.
+        let bad = (streak.max(0) + 1).min(i8::MAX as i32);
+        let up = bad >= self.escalate_after && step < self.top;
+        let (up_step, up_streak) = (step + up as i32, if up { 0 } else { bad });
+        // On it and performing: lengthen the good streak; step down after enough.
+        let good = (streak.min(0) - 1).max(i8::MIN as i32);
+        let down = -good >= self.deescalate_after;
+        let (down_step, down_streak) = (step - down as i32, if down { 0 } else { good });
+        let on = if underperforming {
+            (up_step, up_streak)
+        } else {
+            (down_step, down_streak)
+        };
+        let (step, streak) = if step < 0 { (off_step, off_streak) } else { on };
+        *state = LadderState {
+            step: step as i8,
+            streak: streak as i8,
+        };
+        self.bits[(step.max(0) & 15) as usize] & (((step >= 0) as u8).wrapping_neg())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,6 +347,34 @@ mod tests {
                 streak: 0
             }
         );
+    }
+
+    #[test]
+    fn the_branch_free_review_moves_like_the_reference() {
+        for (esc, de, steps) in [(2, 2, 4), (1, 3, 2), (3, 1, 1), (120, 120, 16)] {
+            let e = Escalation {
+                ladder: (0..steps).map(|k| Action::ALL[k % 4]).collect(),
+                review_every: 1,
+                escalate_after: esc,
+                deescalate_after: de,
+            };
+            let fast = Reviewer::new(&e);
+            for step in -1..steps as i8 {
+                for streak in i8::MIN..=i8::MAX {
+                    for under in [false, true] {
+                        let (mut a, mut b) =
+                            (LadderState { step, streak }, LadderState { step, streak });
+                        let expected = review(&e, &mut a, under).map_or(0, |a| a.bit());
+                        assert_eq!(
+                            fast.review(&mut b, under),
+                            expected,
+                            "{step} {streak} {under}"
+                        );
+                        assert_eq!(a, b, "{step} {streak} {under}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
