@@ -1309,6 +1309,7 @@ unsafe fn state_sums_avx2(pr: &Practices) -> [f64; 7] {
 }
 
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // `k` is the lane of seven accumulators.
 fn state_sums_body(pr: &Practices) -> [f64; 7] {
     let n = pr.len();
     let (e, t, f) = (&pr.engagement[..n], &pr.trust[..n], &pr.influence[..n]);
