@@ -25,6 +25,8 @@
 #   --dock-scenario FILE       docking scenario [DOCK_SCENARIO] (default scenarios/baseline.toml)
 #   --dock-replicates N        ccgsim and NumPy replicates for docking [DOCK_REPLICATES] (200)
 #   --dock-mesa-replicates N   Mesa replicates for docking [DOCK_MESA_REPLICATES] (100)
+#   --repeat N                 speed rounds [REPEAT] (default 3): each round runs all four
+#                              in turn, and the table takes each one's median round
 #   --quick                    small runs: a check that everything works [QUICK=1]
 #   --no-speed, --no-dock      skip a part [NO_SPEED=1, NO_DOCK=1]
 #   --keep DIR                 keep every output in DIR [KEEP] (default: a temporary folder)
@@ -45,6 +47,7 @@ DOCK_SCENARIO="${DOCK_SCENARIO:-scenarios/baseline.toml}"
 DOCK_REPLICATES="${DOCK_REPLICATES:-}"
 DOCK_MESA_REPLICATES="${DOCK_MESA_REPLICATES:-}"
 QUICK="${QUICK:-0}"
+REPEAT="${REPEAT:-}"
 NO_SPEED="${NO_SPEED:-0}"
 NO_DOCK="${NO_DOCK:-0}"
 KEEP="${KEEP:-}"
@@ -61,6 +64,7 @@ while [[ $# -gt 0 ]]; do
     --dock-scenario) DOCK_SCENARIO="$2"; shift 2 ;;
     --dock-replicates) DOCK_REPLICATES="$2"; shift 2 ;;
     --dock-mesa-replicates) DOCK_MESA_REPLICATES="$2"; shift 2 ;;
+    --repeat) REPEAT="$2"; shift 2 ;;
     --quick) QUICK=1; shift ;;
     --no-speed) NO_SPEED=1; shift ;;
     --no-dock) NO_DOCK=1; shift ;;
@@ -78,7 +82,9 @@ if [[ "$QUICK" == 1 ]]; then
   MESA_MONTHS="${MESA_MONTHS:-6}"
   DOCK_REPLICATES="${DOCK_REPLICATES:-50}"
   DOCK_MESA_REPLICATES="${DOCK_MESA_REPLICATES:-30}"
+  REPEAT="${REPEAT:-1}"
 fi
+REPEAT="${REPEAT:-3}"
 MESA_REPLICATES="${MESA_REPLICATES:-3}"
 MESA_MONTHS="${MESA_MONTHS:-36}"
 DOCK_REPLICATES="${DOCK_REPLICATES:-200}"
@@ -143,13 +149,30 @@ run_peer() {
 status=0
 
 if [[ "$NO_SPEED" != 1 ]]; then
-  echo "== speed: $SCENARIO" >&2
+  echo "== speed: $SCENARIO ($REPEAT rounds)" >&2
+  # The peers take the population of the first ccgsim run (the same in every round).
   run_ccgsim "$SCENARIO" "$REPLICATES" ccgsim
-  run_ccgsim "$SCENARIO" "$REPLICATES" ccgsim-1-thread --threads 1
-  echo "  numpy peer:" >&2
-  run_peer numpy "$SCENARIO" "$REPLICATES" numpy ccgsim
-  echo "  mesa peer ($MESA_REPLICATES replicates, $MESA_MONTHS months):" >&2
-  run_peer mesa "$SCENARIO" "$MESA_REPLICATES" mesa ccgsim --months "$MESA_MONTHS"
+  for ((round = 1; round <= REPEAT; round++)); do
+    echo "  round $round" >&2
+    run_ccgsim "$SCENARIO" "$REPLICATES" "ccgsim.$round"
+    run_ccgsim "$SCENARIO" "$REPLICATES" "ccgsim-1-thread.$round" --threads 1
+    echo "  numpy peer:" >&2
+    run_peer numpy "$SCENARIO" "$REPLICATES" "numpy.$round" ccgsim
+    echo "  mesa peer ($MESA_REPLICATES replicates, $MESA_MONTHS months):" >&2
+    run_peer mesa "$SCENARIO" "$MESA_REPLICATES" "mesa.$round" ccgsim --months "$MESA_MONTHS"
+  done
+  # Each implementation's median round (by seconds) becomes its entry in the table.
+  for name in ccgsim ccgsim-1-thread numpy mesa; do
+    "$py" - "$out" "$name" "$REPEAT" <<'PY'
+import json, shutil, sys
+out, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+runs = sorted((json.load(open(f"{out}/{name}.{r}.json"))["seconds"], r) for r in range(1, n + 1))
+seconds = [s for s, _ in runs]
+median = runs[(n - 1) // 2][1]
+shutil.copy(f"{out}/{name}.{median}.json", f"{out}/{name}.json")
+print(f"  {name}: seconds by round, sorted: {', '.join(f'{s:.3f}' for s in seconds)}")
+PY
+  done
   echo
   "$py" "$here/compare.py" report --speed ccgsim="$out/ccgsim.json" \
     ccgsim-1-thread="$out/ccgsim-1-thread.json" numpy="$out/numpy.json" mesa="$out/mesa.json"
