@@ -66,6 +66,10 @@ pub struct RunArgs {
     /// Overwrite an existing, non-empty output folder.
     #[arg(long)]
     pub force: bool,
+    /// Skip the per-CCG summaries and by_ccg.csv (for very large populations, where they would
+    /// run to billions of rows). The other files are unchanged.
+    #[arg(long)]
+    pub no_by_ccg: bool,
     /// No progress bar or summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -201,7 +205,7 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
     let mut replicates = ReplicateWriter::create(&dir, &scenario.name)?;
     let options = EnsembleOptions {
         replicates: scenario.replicates,
-        by_ccg: true,
+        by_ccg: !args.no_by_ccg,
     };
     let summary = pool.install(|| {
         run_ensemble(&scenario, &population, options, &cancel, |r, tallies| {

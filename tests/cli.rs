@@ -468,6 +468,29 @@ fn baseline_is_identical_at_any_thread_count() {
 }
 
 #[test]
+fn no_by_ccg_skips_only_the_per_ccg_file() {
+    let tmp = tempdir();
+    let scenario = repo("scenarios/baseline.toml");
+    let (all, lean) = (tmp.path().join("all"), tmp.path().join("lean"));
+    run_ok(&scenario, &all, &["-r", "3"]);
+    run_ok(&scenario, &lean, &["-r", "3", "--no-by-ccg"]);
+    assert!(!lean.join("by_ccg.csv").exists());
+    assert!(all.join("by_ccg.csv").exists());
+    for name in ["timeseries.csv", "replicates.csv"] {
+        assert_same_file(&all.join(name), &lean.join(name));
+    }
+    let manifest: serde_json::Value = serde_json::from_str(&read(&lean, "manifest.json")).unwrap();
+    let mut files: Vec<&str> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["manifest.json", "replicates.csv", "timeseries.csv"]);
+}
+
+#[test]
 fn every_instruction_set_gives_the_same_bytes() {
     // The escalation scenario exercises every vector loop: the mix, the ladder, the dense
     // responses, the adjustment and the survey. Levels above what the processor supports fall

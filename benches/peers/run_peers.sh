@@ -154,15 +154,18 @@ if [[ "$NO_SPEED" != 1 ]]; then
   run_ccgsim "$SCENARIO" "$REPLICATES" ccgsim
   for ((round = 1; round <= REPEAT; round++)); do
     echo "  round $round" >&2
-    run_ccgsim "$SCENARIO" "$REPLICATES" "ccgsim.$round"
-    run_ccgsim "$SCENARIO" "$REPLICATES" "ccgsim-1-thread.$round" --threads 1
+    # "ccgsim" computes what the peers compute (population metrics, no per-CCG summaries) and
+    # writes timeseries.csv and replicates.csv; "ccgsim-all-files" also writes by_ccg.csv.
+    run_ccgsim "$SCENARIO" "$REPLICATES" "ccgsim.$round" --no-by-ccg
+    run_ccgsim "$SCENARIO" "$REPLICATES" "ccgsim-all-files.$round"
+    run_ccgsim "$SCENARIO" "$REPLICATES" "ccgsim-1-thread.$round" --threads 1 --no-by-ccg
     echo "  numpy peer:" >&2
     run_peer numpy "$SCENARIO" "$REPLICATES" "numpy.$round" ccgsim
     echo "  mesa peer ($MESA_REPLICATES replicates, $MESA_MONTHS months):" >&2
     run_peer mesa "$SCENARIO" "$MESA_REPLICATES" "mesa.$round" ccgsim --months "$MESA_MONTHS"
   done
   # Each implementation's median round (by seconds) becomes its entry in the table.
-  for name in ccgsim ccgsim-1-thread numpy mesa; do
+  for name in ccgsim ccgsim-all-files ccgsim-1-thread numpy mesa; do
     "$py" - "$out" "$name" "$REPEAT" <<'PY'
 import json, shutil, sys
 out, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -175,7 +178,8 @@ PY
   done
   echo
   "$py" "$here/compare.py" report --speed ccgsim="$out/ccgsim.json" \
-    ccgsim-1-thread="$out/ccgsim-1-thread.json" numpy="$out/numpy.json" mesa="$out/mesa.json"
+    ccgsim-all-files="$out/ccgsim-all-files.json" ccgsim-1-thread="$out/ccgsim-1-thread.json" \
+    numpy="$out/numpy.json" mesa="$out/mesa.json"
 fi
 
 if [[ "$NO_DOCK" != 1 ]]; then
