@@ -142,6 +142,18 @@ fn assert_same_file(a: &Path, b: &Path) {
 }
 
 /// Write `text` as `name` into `dir`, returning its path.
+/// The files a manifest lists, sorted.
+fn manifest_files(manifest: &serde_json::Value) -> Vec<&str> {
+    let mut files: Vec<&str> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    files.sort();
+    files
+}
+
 fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     fs::write(&path, text).unwrap();
@@ -383,14 +395,7 @@ fn baseline_run_writes_the_four_result_files() {
         sha, want,
         "scenario_sha256 is the hash of the scenario file"
     );
-    let mut files: Vec<&str> = manifest["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f.as_str().unwrap())
-        .collect();
-    files.sort();
-    assert_eq!(files, RESULT_FILES);
+    assert_eq!(manifest_files(&manifest), RESULT_FILES);
 
     let s = &manifest["scenario"];
     assert_eq!(s["name"], "baseline");
@@ -480,14 +485,10 @@ fn no_by_ccg_skips_only_the_per_ccg_file() {
         assert_same_file(&all.join(name), &lean.join(name));
     }
     let manifest: serde_json::Value = serde_json::from_str(&read(&lean, "manifest.json")).unwrap();
-    let mut files: Vec<&str> = manifest["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f.as_str().unwrap())
-        .collect();
-    files.sort();
-    assert_eq!(files, ["manifest.json", "replicates.csv", "timeseries.csv"]);
+    assert_eq!(
+        manifest_files(&manifest),
+        ["manifest.json", "replicates.csv", "timeseries.csv"]
+    );
 }
 
 #[test]

@@ -70,12 +70,10 @@ impl Practices {
         self.trust.len()
     }
 
-    /// Record that the columns hold `n` real practices and pad them to whole blocks with inert
-    /// entries (zero states, role [`PADDING`], off the ladder).
-    pub fn pad(&mut self, n: usize) {
-        let padded = n.div_ceil(LANES) * LANES;
-        self.count = n;
-        for c in [
+    /// The single-precision columns of state and anchors, except the attitudes and the trust
+    /// factor.
+    fn states_mut(&mut self) -> [&mut Vec<f32>; 12] {
+        [
             &mut self.engagement,
             &mut self.trust,
             &mut self.influence,
@@ -88,7 +86,15 @@ impl Practices {
             &mut self.influence_anchor,
             &mut self.load_anchor,
             &mut self.view_anchor,
-        ] {
+        ]
+    }
+
+    /// Record that the columns hold `n` real practices and pad them to whole blocks with inert
+    /// entries (zero states, role [`PADDING`], off the ladder).
+    pub fn pad(&mut self, n: usize) {
+        let padded = n.div_ceil(LANES) * LANES;
+        self.count = n;
+        for c in self.states_mut() {
             debug_assert_eq!(c.len(), n);
             c.resize(padded, 0.0);
         }
@@ -102,21 +108,8 @@ impl Practices {
 
     /// Empty every column, keeping the allocations.
     pub fn clear(&mut self) {
-        for c in [
-            &mut self.engagement,
-            &mut self.trust,
-            &mut self.influence,
-            &mut self.quality,
-            &mut self.burden,
-            &mut self.sanction_memory,
-            &mut self.own_quality,
-            &mut self.trust_anchor,
-            &mut self.engagement_anchor,
-            &mut self.influence_anchor,
-            &mut self.load_anchor,
-            &mut self.view_anchor,
-            &mut self.trust_factor,
-        ] {
+        self.trust_factor.clear();
+        for c in self.states_mut() {
             c.clear();
         }
         for c in &mut self.attitude_odds {
