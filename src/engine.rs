@@ -1,11 +1,13 @@
 //! The engine: runs one CCG for one replicate, month by month, on its own RNG stream, and tallies
 //! what a survey of its members would find each month. Equation labels refer to `docs/ODD.md`.
 //!
-//! A month has three phases (ODD 3): the CCG's actions, practice by practice from a random start
-//! (sequential, because the budget is spent in that order); then the monthly adjustment of every
-//! state, and the survey, each written as straight-line arithmetic over columns of practice state
-//! so the compiler processes several practices per instruction. Random numbers for the last two
-//! phases are drawn into buffers first, in practice order, so the stream's use does not depend on
+//! A month has three phases (ODD 3): the CCG's actions (which practices are called for, then the
+//! budget, spent in order from a random start only when it binds, then each practice's
+//! response); the monthly adjustment of every state; and the survey. Each is written as
+//! straight-line arithmetic over columns of practice state, padded to whole blocks of eight, so
+//! the compiler processes several practices per instruction; each is compiled for every
+//! [`Simd`] level, with the same bits. The bulk random numbers come from eight generator lanes
+//! (`rng::Lanes`) in a fixed layout per block of eight practices, so their use does not depend on
 //! how the arithmetic is vectorised.
 
 use rand::RngExt;
