@@ -27,6 +27,35 @@ use crate::rng::{self, LANES, Lanes, ModelRng, Purpose, stream};
 use crate::scenario::Scenario;
 use crate::simd::Simd;
 
+/// Define `$name`, which runs `$body` (an `#[inline(always)]` function) compiled for the
+/// process's [`Simd`] level: the portable build, or a copy compiled for AVX2 or AVX-512. Every copy
+/// gives the same bits (see `crate::simd`).
+macro_rules! multiversioned {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = $body:ident;) => {
+        $(#[$doc])*
+        fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+                fn avx512($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                match Simd::get() {
+                    // SAFETY: `Simd::get` gives a level only if the processor supports it.
+                    Simd::Avx512 => return unsafe { avx512($($arg),*) },
+                    Simd::Avx2 => return unsafe { avx2($($arg),*) },
+                    Simd::Portable => {}
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
 /// NHS England's schedules evaluated at every tick of a scenario.
 #[derive(Debug, Clone)]
 pub struct Environment {
@@ -850,29 +879,10 @@ fn apply_actions(r: &Responses, mask: u8, pr: &mut Practices, i: usize) {
     pr.burden[i] = y.burden;
 }
 
-/// [`respond`] for every practice (`actions` covers the padded columns), compiled for each
-/// [`Simd`] level like the other vector phases.
-fn respond_all(r: &Responses, actions: &[u8], pr: &mut Practices) {
-    match Simd::get() {
-        // SAFETY (both arms): `Simd::get` gives a level only if the processor supports it.
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe { respond_all_avx512(r, actions, pr) },
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe { respond_all_avx2(r, actions, pr) },
-        _ => respond_all_body(r, actions, pr),
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-unsafe fn respond_all_avx512(r: &Responses, actions: &[u8], pr: &mut Practices) {
-    respond_all_body(r, actions, pr);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn respond_all_avx2(r: &Responses, actions: &[u8], pr: &mut Practices) {
-    respond_all_body(r, actions, pr);
+multiversioned! {
+    /// [`respond`] for every practice (`actions` covers the padded columns), compiled for each
+    /// [`Simd`] level like the other vector phases.
+    fn respond_all(r: &Responses, actions: &[u8], pr: &mut Practices) = respond_all_body;
 }
 
 #[inline(always)]
@@ -1043,8 +1053,8 @@ impl MonthConstants {
 }
 
 /// The random draws and phases 2 and 3 of a month, or at tick 0 (`m` is `None`) the draws and
-/// the survey only, compiled for each [`Simd`] level (same bits). Each phase is a function of its
-/// own, so the compiler vectorises each on its own terms.
+/// the survey only, each compiled for the process's [`Simd`] level (same bits). Each phase is a
+/// function of its own, so the compiler vectorises each on its own terms.
 fn vector_phases(
     c: &Constants,
     m: Option<&MonthConstants>,
@@ -1055,67 +1065,31 @@ fn vector_phases(
     out: &mut Counts,
 ) {
     match Simd::get() {
-        // SAFETY (both arms): `Simd::get` gives a level only if the processor supports it.
+        // SAFETY: `Simd::get` gives these levels only if the processor supports AVX2.
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe {
-            draws.fill_avx2(pr.len(), lanes);
-            if let Some(m) = m {
-                adjust_avx512(c, m, pr, draws, peers);
-            }
-            survey_avx512(c, pr, draws, out);
-        },
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe {
-            draws.fill_avx2(pr.len(), lanes);
-            if let Some(m) = m {
-                adjust_avx2(c, m, pr, draws, peers);
-            }
-            survey_avx2(c, pr, draws, out);
-        },
-        _ => {
-            draws.fill(pr.len(), lanes);
-            if let Some(m) = m {
-                adjust(c, m, pr, draws, peers);
-            }
-            survey(c, pr, draws, out);
-        }
+        Simd::Avx2 | Simd::Avx512 => unsafe { draws.fill_avx2(pr.len(), lanes) },
+        _ => draws.fill(pr.len(), lanes),
     }
+    if let Some(m) = m {
+        adjust_simd(c, m, pr, draws, peers);
+    }
+    survey_simd(c, pr, draws, out);
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-unsafe fn adjust_avx512(
-    c: &Constants,
-    m: &MonthConstants,
-    pr: &mut Practices,
-    draws: &Draws,
-    peers: &Peers,
-) {
-    adjust(c, m, pr, draws, peers);
+multiversioned! {
+    /// [`adjust`] for the process's [`Simd`] level.
+    fn adjust_simd(
+        c: &Constants,
+        m: &MonthConstants,
+        pr: &mut Practices,
+        draws: &Draws,
+        peers: &Peers,
+    ) = adjust;
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-unsafe fn survey_avx512(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) {
-    survey(c, pr, draws, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn adjust_avx2(
-    c: &Constants,
-    m: &MonthConstants,
-    pr: &mut Practices,
-    draws: &Draws,
-    peers: &Peers,
-) {
-    adjust(c, m, pr, draws, peers);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn survey_avx2(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) {
-    survey(c, pr, draws, out);
+multiversioned! {
+    /// [`survey`] for the process's [`Simd`] level.
+    fn survey_simd(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) = survey;
 }
 
 /// Eqs. A5, G2, D4-D7, Q2: one month of partial adjustment toward the targets, peer influence
@@ -1284,30 +1258,11 @@ impl Counts {
     }
 }
 
-/// The month's state sums of the real practices: engagement, its square, trust, its square,
-/// influence, quality and burden, each exactly as [`sum`] or [`sum_sq`] gives it (the same lanes,
-/// the same order), in one pass compiled for each [`Simd`] level.
-fn state_sums(pr: &Practices) -> [f64; 7] {
-    match Simd::get() {
-        // SAFETY (both arms): `Simd::get` gives a level only if the processor supports it.
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe { state_sums_avx512(pr) },
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe { state_sums_avx2(pr) },
-        _ => state_sums_body(pr),
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-unsafe fn state_sums_avx512(pr: &Practices) -> [f64; 7] {
-    state_sums_body(pr)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn state_sums_avx2(pr: &Practices) -> [f64; 7] {
-    state_sums_body(pr)
+multiversioned! {
+    /// The month's state sums of the real practices: engagement, its square, trust, its square,
+    /// influence, quality and burden, each exactly as [`sum`] or [`sum_sq`] gives it (the same
+    /// lanes, the same order), in one pass compiled for each [`Simd`] level.
+    fn state_sums(pr: &Practices) -> [f64; 7] = state_sums_body;
 }
 
 #[inline(always)]
