@@ -15,6 +15,7 @@ pub mod bench;
 pub mod calendar;
 pub mod cli;
 pub mod engine;
+pub mod evidence;
 pub mod experiment;
 pub mod metrics;
 pub mod model;

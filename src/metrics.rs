@@ -54,12 +54,43 @@ pub enum Formula {
     Sd(usize, usize, usize),
 }
 
+/// What a metric's values measure, for axis titles and the `metrics` command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A share of practices (0-1) answering the simulated survey a certain way.
+    Share,
+    /// A mean (or spread) of a practice state variable on its 0-1 scale.
+    State,
+    /// Mean quality of care: the share of quality indicators achieved (0-1).
+    Quality,
+    /// A number of actions in the month, summed over the population's practices.
+    Count,
+    /// Pounds sterling spent in the month.
+    Gbp,
+}
+
+impl Unit {
+    /// The unit in words, as an axis title gives it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Unit::Share => "share of practices (0-1)",
+            Unit::State => "state (0-1)",
+            Unit::Quality => "share of indicators achieved (0-1)",
+            Unit::Count => "actions per month",
+            Unit::Gbp => "GBP per month",
+        }
+    }
+}
+
 /// A named output metric.
 #[derive(Debug, Clone, Copy)]
 pub struct Metric {
     pub name: &'static str,
+    /// A plain label in the domain's words ("Trust in the CCG"), for tables and charts.
+    pub label: &'static str,
+    pub unit: Unit,
     pub formula: Formula,
-    /// What the metric is, for documentation and `--help`.
+    /// What the metric is, for documentation and the `metrics` command.
     pub description: &'static str,
 }
 
@@ -79,25 +110,51 @@ impl Metric {
 
 use tally as ix;
 
-const fn ratio(name: &'static str, n: usize, d: usize, description: &'static str) -> Metric {
+const fn ratio(
+    name: &'static str,
+    label: &'static str,
+    unit: Unit,
+    n: usize,
+    d: usize,
+    description: &'static str,
+) -> Metric {
     Metric {
         name,
+        label,
+        unit,
         formula: Formula::Ratio(n, d),
         description,
     }
 }
 
-const fn sd(name: &'static str, sum: usize, sum_sq: usize, description: &'static str) -> Metric {
+const fn sd(
+    name: &'static str,
+    label: &'static str,
+    unit: Unit,
+    sum: usize,
+    sum_sq: usize,
+    description: &'static str,
+) -> Metric {
     Metric {
         name,
+        label,
+        unit,
         formula: Formula::Sd(sum, sum_sq, ix::PRACTICES),
         description,
     }
 }
 
-const fn total(name: &'static str, i: usize, description: &'static str) -> Metric {
+const fn total(
+    name: &'static str,
+    label: &'static str,
+    unit: Unit,
+    i: usize,
+    description: &'static str,
+) -> Metric {
     Metric {
         name,
+        label,
+        unit,
         formula: Formula::Total(i),
         description,
     }
@@ -106,38 +163,58 @@ const fn total(name: &'static str, i: usize, description: &'static str) -> Metri
 /// Every output metric, in output order.
 #[rustfmt::skip]
 pub const METRICS: &[Metric] = &[
-    ratio("engaged_share", ix::ENGAGED, ix::PRACTICES, "share answering at least somewhat engaged with the CCG's work"),
-    ratio("highly_engaged_share", ix::HIGHLY_ENGAGED, ix::PRACTICES, "share answering highly engaged"),
-    ratio("mean_engagement", ix::SUM_ENGAGEMENT, ix::PRACTICES, "mean engagement state (0-1)"),
-    sd("sd_engagement", ix::SUM_ENGAGEMENT, ix::SUM_SQ_ENGAGEMENT, "standard deviation of engagement across practices"),
-    ratio("mean_trust", ix::SUM_TRUST, ix::PRACTICES, "mean trust in the CCG (0-1)"),
-    sd("sd_trust", ix::SUM_TRUST, ix::SUM_SQ_TRUST, "standard deviation of trust across practices"),
-    ratio("mean_influence", ix::SUM_INFLUENCE, ix::PRACTICES, "mean perceived influence state (0-1)"),
-    ratio("influence_share", ix::INFLUENCE, ix::PRACTICES, "share who feel they could influence the CCG's work if they wanted to"),
-    ratio("influence_share_formal_role", ix::INFLUENCE_FORMAL, ix::FORMAL_ROLE, "influence share among practices with a formal role (governing body or other)"),
-    ratio("influence_share_no_role", ix::INFLUENCE_NO_ROLE, ix::NO_ROLE, "influence share among practices with no formal role"),
-    ratio("positive_share", ix::POSITIVE_ALL, ix::PRACTICES, "share positive about co-commissioning"),
-    ratio("positive_share_governing_body", ix::POSITIVE_GOVERNING_BODY, ix::GOVERNING_BODY, "share positive about co-commissioning among governing-body practices"),
-    ratio("positive_share_no_role", ix::POSITIVE_NO_ROLE, ix::NO_ROLE, "share positive about co-commissioning among no-role practices"),
-    ratio("neutral_share_no_role", ix::NEUTRAL_NO_ROLE, ix::NO_ROLE, "share neutral about co-commissioning among no-role practices"),
-    ratio("support_training", ix::SUPPORT, ix::PRACTICES, "share supporting the CCG facilitating training and education"),
-    ratio("support_data_review", ix::SUPPORT + 1, ix::PRACTICES, "share supporting the CCG encouraging review of comparative data"),
-    ratio("support_targets", ix::SUPPORT + 2, ix::PRACTICES, "share supporting the CCG setting targets or objectives"),
-    ratio("support_sanctions", ix::SUPPORT + 3, ix::PRACTICES, "share supporting sanctions against underperforming practices"),
-    ratio("mean_quality", ix::SUM_QUALITY, ix::PRACTICES, "mean quality of care (share of indicators achieved)"),
-    ratio("burden_positive_share", ix::BURDEN_POSITIVE, ix::PRACTICES, "share reporting a positive impact of the CCG on paperwork and meetings"),
-    ratio("mean_burden", ix::SUM_BURDEN, ix::PRACTICES, "mean meeting and paperwork load"),
-    total("actions_training", ix::ACTIONS, "training actions delivered this month"),
-    total("actions_data_review", ix::ACTIONS + 1, "data-review actions delivered this month"),
-    total("actions_targets", ix::ACTIONS + 2, "target-setting actions delivered this month"),
-    total("actions_sanctions", ix::ACTIONS + 3, "sanctions applied this month"),
-    total("cost_training", ix::COST, "cost of training actions this month (GBP)"),
-    total("cost_data_review", ix::COST + 1, "cost of data-review actions this month (GBP)"),
-    total("cost_targets", ix::COST + 2, "cost of target-setting actions this month (GBP)"),
-    total("cost_sanctions", ix::COST + 3, "cost of sanctions this month (GBP)"),
-    total("actions_rationed", ix::RATIONED, "actions the policy called for but the budget could not pay for"),
-    ratio("top_down_control", ix::TOP_DOWN, ix::PRACTICES, "mean top-down control felt by practices (0-1)"),
+    ratio("engaged_share", "Engaged with the CCG (at least somewhat)", Unit::Share, ix::ENGAGED, ix::PRACTICES, "share answering at least somewhat engaged with the CCG's work"),
+    ratio("highly_engaged_share", "Highly engaged with the CCG", Unit::Share, ix::HIGHLY_ENGAGED, ix::PRACTICES, "share answering highly engaged"),
+    ratio("mean_engagement", "Engagement (mean state)", Unit::State, ix::SUM_ENGAGEMENT, ix::PRACTICES, "mean engagement state (0-1)"),
+    sd("sd_engagement", "Spread of engagement across practices", Unit::State, ix::SUM_ENGAGEMENT, ix::SUM_SQ_ENGAGEMENT, "standard deviation of engagement across practices"),
+    ratio("mean_trust", "Trust in the CCG", Unit::State, ix::SUM_TRUST, ix::PRACTICES, "mean trust in the CCG (0-1)"),
+    sd("sd_trust", "Spread of trust across practices", Unit::State, ix::SUM_TRUST, ix::SUM_SQ_TRUST, "standard deviation of trust across practices"),
+    ratio("mean_influence", "Perceived influence (mean state)", Unit::State, ix::SUM_INFLUENCE, ix::PRACTICES, "mean perceived influence state (0-1)"),
+    ratio("influence_share", "Feel they could influence the CCG", Unit::Share, ix::INFLUENCE, ix::PRACTICES, "share who feel they could influence the CCG's work if they wanted to"),
+    ratio("influence_share_formal_role", "Feel they could influence the CCG, members with a formal role", Unit::Share, ix::INFLUENCE_FORMAL, ix::FORMAL_ROLE, "influence share among practices with a formal role (governing body or other)"),
+    ratio("influence_share_no_role", "Feel they could influence the CCG, members with no formal role", Unit::Share, ix::INFLUENCE_NO_ROLE, ix::NO_ROLE, "influence share among practices with no formal role"),
+    ratio("positive_share", "Positive about co-commissioning", Unit::Share, ix::POSITIVE_ALL, ix::PRACTICES, "share positive about co-commissioning"),
+    ratio("positive_share_governing_body", "Positive about co-commissioning, governing-body members", Unit::Share, ix::POSITIVE_GOVERNING_BODY, ix::GOVERNING_BODY, "share positive about co-commissioning among governing-body practices"),
+    ratio("positive_share_no_role", "Positive about co-commissioning, members with no formal role", Unit::Share, ix::POSITIVE_NO_ROLE, ix::NO_ROLE, "share positive about co-commissioning among no-role practices"),
+    ratio("neutral_share_no_role", "Neutral about co-commissioning, members with no formal role", Unit::Share, ix::NEUTRAL_NO_ROLE, ix::NO_ROLE, "share neutral about co-commissioning among no-role practices"),
+    ratio("support_training", "Support for training and education", Unit::Share, ix::SUPPORT, ix::PRACTICES, "share supporting the CCG facilitating training and education"),
+    ratio("support_data_review", "Support for review of comparative data", Unit::Share, ix::SUPPORT + 1, ix::PRACTICES, "share supporting the CCG encouraging review of comparative data"),
+    ratio("support_targets", "Support for targets", Unit::Share, ix::SUPPORT + 2, ix::PRACTICES, "share supporting the CCG setting targets or objectives"),
+    ratio("support_sanctions", "Support for sanctions", Unit::Share, ix::SUPPORT + 3, ix::PRACTICES, "share supporting sanctions against underperforming practices"),
+    ratio("mean_quality", "Quality of care", Unit::Quality, ix::SUM_QUALITY, ix::PRACTICES, "mean quality of care (share of indicators achieved)"),
+    ratio("burden_positive_share", "Positive about paperwork and meetings", Unit::Share, ix::BURDEN_POSITIVE, ix::PRACTICES, "share reporting a positive impact of the CCG on paperwork and meetings"),
+    ratio("mean_burden", "Meeting and paperwork load", Unit::State, ix::SUM_BURDEN, ix::PRACTICES, "mean meeting and paperwork load"),
+    total("actions_training", "Training sessions delivered", Unit::Count, ix::ACTIONS, "training actions delivered this month"),
+    total("actions_data_review", "Data reviews delivered", Unit::Count, ix::ACTIONS + 1, "data-review actions delivered this month"),
+    total("actions_targets", "Targets set", Unit::Count, ix::ACTIONS + 2, "target-setting actions delivered this month"),
+    total("actions_sanctions", "Sanctions applied", Unit::Count, ix::ACTIONS + 3, "sanctions applied this month"),
+    total("cost_training", "Cost of training", Unit::Gbp, ix::COST, "cost of training actions this month (GBP)"),
+    total("cost_data_review", "Cost of data review", Unit::Gbp, ix::COST + 1, "cost of data-review actions this month (GBP)"),
+    total("cost_targets", "Cost of targets", Unit::Gbp, ix::COST + 2, "cost of target-setting actions this month (GBP)"),
+    total("cost_sanctions", "Cost of sanctions", Unit::Gbp, ix::COST + 3, "cost of sanctions this month (GBP)"),
+    total("actions_rationed", "Actions the budget could not pay for", Unit::Count, ix::RATIONED, "actions the policy called for but the budget could not pay for"),
+    ratio("top_down_control", "Top-down control felt", Unit::State, ix::TOP_DOWN, ix::PRACTICES, "mean top-down control felt by practices (0-1)"),
 ];
+
+/// The headline metrics: the ones the end-of-run summary, `compare`'s table and the report lead
+/// with, in that order.
+pub const HEADLINE: &[&str] = &[
+    "engaged_share",
+    "mean_trust",
+    "influence_share_no_role",
+    "positive_share_governing_body",
+    "positive_share_no_role",
+    "support_training",
+    "support_data_review",
+    "support_targets",
+    "support_sanctions",
+    "mean_quality",
+];
+
+/// The metric measuring support for `action` (its [`crate::model::Action::key`]).
+pub fn support_metric(action_key: &str) -> Option<usize> {
+    metric_index(&format!("support_{action_key}"))
+}
 
 /// The index of the metric called `name`.
 pub fn metric_index(name: &str) -> Option<usize> {
