@@ -217,8 +217,8 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
     progress.finish_and_clear();
     let summary = summary?;
 
-    let timeseries = write_timeseries(&dir, &scenario.name, &summary)?;
-    let by_ccg = pool.install(|| write_by_ccg(&dir, &scenario.name, &population, &summary))?;
+    let timeseries = write_timeseries(&dir, &scenario, &summary)?;
+    let by_ccg = pool.install(|| write_by_ccg(&dir, &scenario, &population, &summary))?;
     let replicates = replicates.finish()?;
     let mut files = vec![timeseries, replicates];
     files.extend(by_ccg);

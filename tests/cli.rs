@@ -22,9 +22,9 @@ const RESULT_FILES: [&str; 4] = [
     "timeseries.csv",
 ];
 
-const TIMESERIES_HEADER: &str = "scenario,tick,metric,mean,sd,ci_low,ci_high,n";
+const TIMESERIES_HEADER: &str = "scenario,tick,month,metric,mean,sd,ci_low,ci_high,n";
 const BY_CCG_HEADER: &str =
-    "scenario,ccg,practices,patients,commissioning,tick,metric,mean,sd,ci_low,ci_high,n";
+    "scenario,ccg,practices,patients,commissioning,tick,month,metric,mean,sd,ci_low,ci_high,n";
 const REPLICATES_HEADER: &str = "scenario,replicate,tick,metric,value";
 
 fn ccgsim() -> Command {
@@ -113,6 +113,18 @@ fn parse_csv(text: &str) -> (String, Vec<Vec<String>>) {
         .map(|r| r.unwrap().iter().map(str::to_string).collect())
         .collect();
     (header, rows)
+}
+
+/// The month `ticks` months after `start` (both `YYYY-MM`), computed here independently of the
+/// crate's calendar.
+fn month_after(start: &str, ticks: i32) -> String {
+    let (y, m) = start.split_once('-').unwrap();
+    let index = y.parse::<i32>().unwrap() * 12 + m.parse::<i32>().unwrap() - 1 + ticks;
+    format!(
+        "{:04}-{:02}",
+        index.div_euclid(12),
+        index.rem_euclid(12) + 1
+    )
 }
 
 fn number(field: &str) -> f64 {
@@ -309,20 +321,19 @@ fn baseline_run_writes_the_four_result_files() {
     assert_eq!(header, TIMESERIES_HEADER);
     let mut ticks: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     for row in &rows {
-        assert_eq!(row.len(), 8, "{row:?}");
+        assert_eq!(row.len(), 9, "{row:?}");
         assert_eq!(row[0], "baseline");
-        let (metric, mean) = (&row[2], number(&row[3]));
-        ticks
-            .entry(metric.clone())
-            .or_default()
-            .push(row[1].parse().unwrap());
-        let (sd, lo, hi) = (number(&row[4]), number(&row[5]), number(&row[6]));
+        let (metric, mean) = (&row[3], number(&row[4]));
+        let tick: i32 = row[1].parse().unwrap();
+        assert_eq!(row[2], month_after("2013-04", tick), "month of tick {tick}");
+        ticks.entry(metric.clone()).or_default().push(tick as u32);
+        let (sd, lo, hi) = (number(&row[5]), number(&row[6]), number(&row[7]));
         assert!(sd >= 0.0, "{row:?}");
         assert!(
             lo <= mean && mean <= hi,
             "CI does not contain the mean: {row:?}"
         );
-        assert_eq!(row[7], "4", "n must be the number of replicates: {row:?}");
+        assert_eq!(row[8], "4", "n must be the number of replicates: {row:?}");
         if is_unit_metric(metric) {
             assert!((0.0..=1.0).contains(&mean), "share out of [0, 1]: {row:?}");
         }
@@ -351,7 +362,9 @@ fn baseline_run_writes_the_four_result_files() {
     );
     assert_eq!(rows.len(), 6 * 23 * ticks.len());
     for row in &rows {
-        assert_eq!(row.len(), 12, "{row:?}");
+        assert_eq!(row.len(), 13, "{row:?}");
+        let tick: i32 = row[5].parse().unwrap();
+        assert_eq!(row[6], month_after("2013-04", tick), "{row:?}");
         assert_eq!(
             row[4], "none",
             "no co-commissioning in the baseline: {row:?}"
@@ -610,6 +623,42 @@ fn an_existing_empty_folder_may_be_used_without_force() {
     assert_eq!(entries(&out), RESULT_FILES);
 }
 
+#[test]
+fn the_month_column_is_the_start_plus_the_tick() {
+    // tiny.toml starts in 2014-10 and runs 3 months, so its ticks cross into 2015.
+    let tmp = tempdir();
+    let out = tmp.path().join("tiny");
+    run_ok(&repo("tests/data/tiny.toml"), &out, &[]);
+    let want = ["2014-10", "2014-11", "2014-12", "2015-01"];
+
+    let (header, rows) = parse_csv(&read(&out, "timeseries.csv"));
+    assert_eq!(header, TIMESERIES_HEADER);
+    let mut seen = BTreeSet::new();
+    for row in &rows {
+        let tick: usize = row[1].parse().unwrap();
+        assert_eq!(row[2], want[tick], "{row:?}");
+        assert_eq!(row[2], month_after("2014-10", tick as i32));
+        seen.insert(row[2].clone());
+    }
+    assert_eq!(seen, want.iter().map(|m| m.to_string()).collect());
+
+    let (header, rows) = parse_csv(&read(&out, "by_ccg.csv"));
+    assert_eq!(header, BY_CCG_HEADER);
+    for row in &rows {
+        let tick: usize = row[5].parse().unwrap();
+        assert_eq!(row[6], want[tick], "{row:?}");
+    }
+    // The medium CCG is delegated from 2014-12: the month and the level agree.
+    for row in rows.iter().filter(|r| r[1] == "medium") {
+        let delegated = row[6].as_str() >= "2014-12";
+        assert_eq!(row[4] == "delegated", delegated, "{row:?}");
+    }
+
+    // replicates.csv keeps its columns.
+    let (header, _) = parse_csv(&read(&out, "replicates.csv"));
+    assert_eq!(header, REPLICATES_HEADER);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. Golden snapshot of a tiny seeded run
 
@@ -626,7 +675,7 @@ fn tiny_run_timeseries_matches_the_snapshot() {
     for action in ["training", "data_review", "targets", "sanctions"] {
         let metric = format!("actions_{action}");
         assert!(
-            rows.iter().any(|r| r[2] == metric && number(&r[3]) > 0.0),
+            rows.iter().any(|r| r[3] == metric && number(&r[4]) > 0.0),
             "tiny.toml never uses {action}"
         );
     }

@@ -1,8 +1,10 @@
 //! The run's CSV files, all tidy (one row per observation) so that R and pandas read them as is.
 //!
-//! - `timeseries.csv`: `scenario,tick,metric,mean,sd,ci_low,ci_high,n`
+//! - `timeseries.csv`: `scenario,tick,month,metric,mean,sd,ci_low,ci_high,n`, where `month` is the
+//!   tick's calendar month (`2013-04`): the scenario's `start` plus the tick
 //! - `by_ccg.csv`: the same per CCG, with `ccg,practices,patients,commissioning` after `scenario`
-//! - `replicates.csv`: `scenario,replicate,tick,metric,value`, streamed as replicates finish
+//! - `replicates.csv`: `scenario,replicate,tick,metric,value`, streamed as replicates finish (no
+//!   `month`: it is the largest file, and joins on `tick` with the others)
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -17,6 +19,7 @@ use super::{PendingFile, number, write_number};
 use crate::experiment::EnsembleSummary;
 use crate::metrics::{METRICS, Tally};
 use crate::population::{Ccg, Population};
+use crate::scenario::Scenario;
 use crate::stats::Welford;
 
 fn summary_fields(w: &Welford) -> [String; 5] {
@@ -46,24 +49,32 @@ fn context(dest: &Path) -> impl Fn() -> String + use<> {
     move || format!("could not write '{}'", dest.display())
 }
 
+/// The calendar month of each of the summary's ticks, as written in the `month` column.
+fn months(scenario: &Scenario, summary: &EnsembleSummary) -> Vec<String> {
+    (0..summary.ticks)
+        .map(|tick| scenario.month_of(tick as u32).to_string())
+        .collect()
+}
+
 /// Write `timeseries.csv` into a pending file.
 pub fn write_timeseries(
     dir: &Path,
-    scenario: &str,
+    scenario: &Scenario,
     summary: &EnsembleSummary,
 ) -> anyhow::Result<PendingFile> {
     let file = PendingFile::new(dir, "timeseries.csv")?;
     let mut w = csv_writer(&file)?;
     let ctx = context(file.dest());
     w.write_record([
-        "scenario", "tick", "metric", "mean", "sd", "ci_low", "ci_high", "n",
+        "scenario", "tick", "month", "metric", "mean", "sd", "ci_low", "ci_high", "n",
     ])
     .with_context(&ctx)?;
-    for tick in 0..summary.ticks {
+    let name = scenario.name.as_str();
+    for (tick, month) in months(scenario, summary).iter().enumerate() {
         let t = tick.to_string();
         for (m, metric) in METRICS.iter().enumerate() {
             let [mean, sd, lo, hi, n] = summary_fields(summary.population_at(tick, m));
-            w.write_record([scenario, &t, metric.name, &mean, &sd, &lo, &hi, &n])
+            w.write_record([name, &t, month, metric.name, &mean, &sd, &lo, &hi, &n])
                 .with_context(&ctx)?;
         }
     }
@@ -74,7 +85,7 @@ pub fn write_timeseries(
 /// Write `by_ccg.csv` into a pending file; `None` when the summary has no per-CCG data.
 pub fn write_by_ccg(
     dir: &Path,
-    scenario: &str,
+    scenario: &Scenario,
     population: &Population,
     summary: &EnsembleSummary,
 ) -> anyhow::Result<Option<PendingFile>> {
@@ -91,6 +102,7 @@ pub fn write_by_ccg(
         "patients",
         "commissioning",
         "tick",
+        "month",
         "metric",
         "mean",
         "sd",
@@ -102,11 +114,12 @@ pub fn write_by_ccg(
     w.flush().with_context(&ctx)?;
     // Each CCG's rows are formatted in parallel into its own buffer, then written in CCG order:
     // the same bytes as writing them one by one.
+    let months = months(scenario, summary);
     let blocks: Vec<Vec<u8>> = population
         .ccgs
         .par_iter()
         .enumerate()
-        .map(|(c, ccg)| ccg_rows(scenario, c, ccg, summary))
+        .map(|(c, ccg)| ccg_rows(&scenario.name, &months, c, ccg, summary))
         .collect::<Result<_, _>>()
         .with_context(&ctx)?;
     let mut out = w
@@ -120,9 +133,10 @@ pub fn write_by_ccg(
     Ok(Some(file))
 }
 
-/// The rows of `by_ccg.csv` for CCG number `c`.
+/// The rows of `by_ccg.csv` for CCG number `c`; `months[tick]` is the tick's calendar month.
 fn ccg_rows(
     scenario: &str,
+    months: &[String],
     c: usize,
     ccg: &Ccg,
     summary: &EnsembleSummary,
@@ -130,7 +144,7 @@ fn ccg_rows(
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     let (practices, patients) = (ccg.practices.to_string(), ccg.patients.to_string());
     let mut fields: [String; 5] = Default::default();
-    for tick in 0..summary.ticks {
+    for (tick, month) in months.iter().enumerate() {
         let t = tick.to_string();
         let level = ccg.levels[tick].key();
         for (m, metric) in METRICS.iter().enumerate() {
@@ -146,6 +160,7 @@ fn ccg_rows(
                 &patients,
                 level,
                 &t,
+                month,
                 metric.name,
                 mean,
                 sd,
