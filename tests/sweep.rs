@@ -98,6 +98,46 @@ fn rows(path: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The header of the CSV file at `path`.
+fn header(path: &Path) -> Vec<String> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    r.headers().unwrap().iter().map(str::to_string).collect()
+}
+
+/// The rows of the CSV file at `path` as maps from column name to value.
+fn records(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let names = header(path);
+    rows(path)
+        .into_iter()
+        .map(|r| names.iter().cloned().zip(r).collect())
+        .collect()
+}
+
+/// Every row of `summary.csv` in `dir` carries, after `point`, the `param_<path>` columns of
+/// `points.csv` with the same values for its point; then `metric,mean,sd,ci_low,ci_high,n`.
+fn assert_summary_carries_the_points(dir: &Path, outputs: usize) {
+    let points_header = header(&dir.join("points.csv"));
+    let summary_header = header(&dir.join("summary.csv"));
+    let k = points_header.len() - 1;
+    assert!(k >= 1, "{points_header:?}");
+    assert_eq!(
+        summary_header[..=k],
+        points_header[..],
+        "{summary_header:?}"
+    );
+    assert_eq!(
+        summary_header[k + 1..],
+        ["metric", "mean", "sd", "ci_low", "ci_high", "n"]
+    );
+    let points = rows(&dir.join("points.csv"));
+    let summary = rows(&dir.join("summary.csv"));
+    assert_eq!(summary.len(), points.len() * outputs);
+    for (i, row) in summary.iter().enumerate() {
+        let point = &points[i / outputs];
+        assert_eq!(row[..=k], point[..], "summary row {i} and its point");
+    }
+}
+
 /// A CCG-model sweep over two parameters with `design` (a `[design]` table body).
 fn ccg_sweep(design: &str, params: &str) -> String {
     format!(
@@ -178,6 +218,7 @@ levels = 4
         assert_eq!(points.len(), want, "{design}");
         assert_eq!(rows(&out.join("results.csv")).len(), want * 3, "{design}");
         assert_eq!(rows(&out.join("summary.csv")).len(), want * 2, "{design}");
+        assert_summary_carries_the_points(&out, 2);
         // Point ids in order, every value within its declared range.
         for (i, p) in points.iter().enumerate() {
             assert_eq!(p[0], i.to_string());
@@ -211,21 +252,28 @@ values = [0.05, 0.5, 0.95]
     let (dir, sweep) = setup(&text);
     let out = dir.path().join("out");
     sweep_ok(&sweep, &out, &[]);
-    let summary = rows(&out.join("summary.csv"));
+    let summary = records(&out.join("summary.csv"));
     let support: Vec<f64> = summary
         .iter()
-        .filter(|r| r[1] == "support_sanctions")
-        .map(|r| r[2].parse().unwrap())
+        .filter(|r| r["metric"] == "support_sanctions")
+        .map(|r| r["mean"].parse().unwrap())
         .collect();
     assert_eq!(support.len(), 3);
     assert!(
         support[0] < support[1] && support[1] < support[2],
         "{support:?}"
     );
+    // The parameter's value is in the row, next to the output it gave.
+    let values: Vec<&str> = summary
+        .iter()
+        .filter(|r| r["metric"] == "support_sanctions")
+        .map(|r| r["param_model.acceptability.initial_support.sanctions"].as_str())
+        .collect();
+    assert_eq!(values, ["0.05", "0.5", "0.95"]);
     for r in &summary {
-        let mean: f64 = r[2].parse().unwrap();
+        let mean: f64 = r["mean"].parse().unwrap();
         assert!((0.0..=1.0).contains(&mean));
-        let (lo, hi): (f64, f64) = (r[4].parse().unwrap(), r[5].parse().unwrap());
+        let (lo, hi): (f64, f64) = (r["ci_low"].parse().unwrap(), r["ci_high"].parse().unwrap());
         assert!(lo <= mean && mean <= hi);
     }
 }
@@ -285,9 +333,49 @@ fn an_interrupted_sweep_resumes_to_the_same_bytes() {
         .code(130);
     sweep_ok(&sweep, &out, &["--resume", "--threads", "1"]);
     assert_same_folders(&whole, &out);
+    assert_summary_carries_the_points(&out, 2);
     // Resuming a finished folder does nothing.
     sweep_ok(&sweep, &out, &["--resume"]);
     assert_same_folders(&whole, &out);
+}
+
+#[test]
+fn a_folder_started_by_an_older_ccgsim_is_not_resumed() {
+    // Its journals' summary rows have no parameter columns: resuming would mix two layouts.
+    let (dir, sweep) = setup(&ccg_sweep("kind = \"lhs\"\npoints = 6", RANGES));
+    let out = dir.path().join("old");
+    ccgsim()
+        .arg("sweep")
+        .arg(&sweep)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .env("CCGSIM_TEST_STOP_AFTER_POINTS", "2")
+        .assert()
+        .code(130);
+    let state_path = out.join(".sweep-state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&state_path).unwrap()).unwrap();
+    assert_eq!(state["journal_format"], 2);
+    state.as_object_mut().unwrap().remove("journal_format");
+    fs::write(&state_path, state.to_string()).unwrap();
+    let journal = fs::read(out.join(".summary.journal")).unwrap();
+    ccgsim()
+        .arg("sweep")
+        .arg(&sweep)
+        .arg("--out")
+        .arg(&out)
+        .arg("--resume")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("older ccgsim").and(predicate::str::contains("--force")));
+    assert_eq!(
+        fs::read(out.join(".summary.journal")).unwrap(),
+        journal,
+        "left alone"
+    );
+    sweep_ok(&sweep, &out, &["--force"]);
+    assert_summary_carries_the_points(&out, 2);
 }
 
 #[test]
@@ -395,6 +483,10 @@ fn shards_merge_into_the_single_run() {
         .assert()
         .success();
     assert_same_folders(&whole, &merged);
+    assert_summary_carries_the_points(&merged, 2);
+    for shard in &shards {
+        assert_summary_carries_the_points(shard, 2);
+    }
     // A missing shard is an error.
     ccgsim()
         .arg("merge")
@@ -601,12 +693,12 @@ values = [0.3]
     let (dir, sweep) = setup(&text);
     let out = dir.path().join("synthetic");
     sweep_ok(&sweep, &out, &[]);
-    let summary = rows(&out.join("summary.csv"));
+    let summary = records(&out.join("summary.csv"));
     let row = summary
         .iter()
-        .find(|r| r[1] == "support_sanctions")
+        .find(|r| r["metric"] == "support_sanctions")
         .unwrap();
-    let (value, sd): (f64, f64) = (row[2].parse().unwrap(), row[3].parse().unwrap());
+    let (value, sd): (f64, f64) = (row["mean"].parse().unwrap(), row["sd"].parse().unwrap());
     // The calibration averages 4 replicates per candidate.
     let se = sd / 2.0;
     fs::write(

@@ -33,7 +33,12 @@ pub const RESULTS_JOURNAL: &str = ".results.journal";
 pub const SUMMARY_JOURNAL: &str = ".summary.journal";
 /// The files of a finished sweep folder.
 pub const FILES: [&str; 4] = ["points.csv", "results.csv", "summary.csv", "manifest.json"];
-pub const SUMMARY_HEADER: [&str; 7] = ["point", "metric", "mean", "sd", "ci_low", "ci_high", "n"];
+/// The columns of `summary.csv` after `point` and the parameter columns (`param_<path>...`).
+pub const SUMMARY_COLUMNS: [&str; 6] = ["metric", "mean", "sd", "ci_low", "ci_high", "n"];
+/// The layout of the journals' rows, recorded in the state file: a folder started by a ccgsim
+/// whose rows were laid out otherwise (1: `summary.csv` without the parameter columns) cannot be
+/// resumed into the same bytes.
+const JOURNAL_FORMAT: u32 = 2;
 
 /// The sweep was stopped (Ctrl-C) before it finished; what was done is kept for `--resume`.
 #[derive(Debug, thiserror::Error)]
@@ -216,12 +221,19 @@ pub fn cell(v: &Value) -> String {
 /// Progress of a sweep folder: what the journals hold for sure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct State {
+    /// [`JOURNAL_FORMAT`] of the run that started the folder; absent (1) before it was recorded.
+    #[serde(default = "first_journal_format")]
+    journal_format: u32,
     sweep_sha256: String,
     shard: Option<Shard>,
     /// Points of this folder (in point order) whose rows are in the journals.
     points_done: usize,
     results_bytes: u64,
     summary_bytes: u64,
+}
+
+fn first_journal_format() -> u32 {
+    1
 }
 
 /// Options of one sweep run.
@@ -274,6 +286,7 @@ pub fn run_sweep(
         }
         Folder::Fresh => {
             let state = State {
+                journal_format: JOURNAL_FORMAT,
                 sweep_sha256: sweep.sha256.clone(),
                 shard: opts.shard,
                 points_done: 0,
@@ -321,7 +334,7 @@ pub fn run_sweep(
         if cancel.load(Ordering::Relaxed) {
             return Err(Stopped(dir.clone()).into());
         }
-        let (rows, sums) = format_rows(sweep, chunk, &outputs)?;
+        let (rows, sums) = format_rows(sweep, &unit_points, chunk, &outputs)?;
         append(&mut results, &rows, dir, RESULTS_JOURNAL)?;
         append(&mut summary, &sums, dir, SUMMARY_JOURNAL)?;
         state.results_bytes += rows.len() as u64;
@@ -400,6 +413,13 @@ fn open_folder(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<Folder> {
             })?;
             if state.sweep_sha256 != sweep.sha256 {
                 return Err(mismatch("sweep file or base scenario", &state.sweep_sha256).into());
+            }
+            if state.journal_format != JOURNAL_FORMAT {
+                return Err(folder_error(
+                    dir,
+                    "holds a sweep started by an older ccgsim, whose rows are laid out differently; pass --force to start again",
+                )
+                .into());
             }
             if state.shard != opts.shard {
                 return Err(folder_error(
@@ -633,9 +653,29 @@ fn run_chunk(
     Ok(out)
 }
 
+/// Point `p`'s parameter values as CSV cells, in parameter order: the `param_<path>` columns of
+/// `points.csv` and `summary.csv`.
+fn parameter_cells(sweep: &Sweep, unit_points: &[Vec<f64>], p: usize) -> Vec<String> {
+    sweep
+        .parameters
+        .iter()
+        .zip(&unit_points[p])
+        .map(|(par, &u)| cell(&par.value_at(u)))
+        .collect()
+}
+
+/// The header of `summary.csv`: `point`, the parameter columns, then [`SUMMARY_COLUMNS`].
+pub fn summary_header(sweep: &Sweep) -> Vec<String> {
+    std::iter::once("point".to_string())
+        .chain(sweep.parameters.iter().map(|p| p.column()))
+        .chain(SUMMARY_COLUMNS.iter().map(|s| s.to_string()))
+        .collect()
+}
+
 /// The `results.csv` and `summary.csv` rows of a chunk.
 fn format_rows(
     sweep: &Sweep,
+    unit_points: &[Vec<f64>],
     chunk: &[usize],
     outputs: &ChunkOutputs,
 ) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
@@ -643,6 +683,7 @@ fn format_rows(
     let mut summary = csv::Writer::from_writer(Vec::new());
     for (&p, point) in chunk.iter().zip(outputs) {
         let id = p.to_string();
+        let parameters = parameter_cells(sweep, unit_points, p);
         for (r, values) in point.iter().enumerate() {
             let mut row = vec![id.clone(), r.to_string()];
             row.extend(values.iter().map(|v| number(*v)));
@@ -656,15 +697,20 @@ fn format_rows(
                 }
             }
             let ci = w.ci95();
-            summary.write_record([
-                id.as_str(),
-                output.name.as_str(),
-                &number((w.n > 0).then_some(w.mean)),
-                &number(w.sd()),
-                &number(ci.map(|c| c.0)),
-                &number(ci.map(|c| c.1)),
-                &w.n.to_string(),
-            ])?;
+            let fields = [
+                output.name.clone(),
+                number((w.n > 0).then_some(w.mean)),
+                number(w.sd()),
+                number(ci.map(|c| c.0)),
+                number(ci.map(|c| c.1)),
+                w.n.to_string(),
+            ];
+            summary.write_record(
+                std::iter::once(&id)
+                    .chain(&parameters)
+                    .chain(&fields)
+                    .map(String::as_str),
+            )?;
         }
     }
     Ok((results.into_inner()?, summary.into_inner()?))
@@ -687,13 +733,7 @@ fn finish(
         w.write_record(&header)?;
         for &p in mine {
             let mut row = vec![p.to_string()];
-            row.extend(
-                sweep
-                    .parameters
-                    .iter()
-                    .zip(&unit_points[p])
-                    .map(|(par, &u)| cell(&par.value_at(u))),
-            );
+            row.extend(parameter_cells(sweep, unit_points, p));
             w.write_record(&row)?;
         }
         w.flush()
@@ -702,8 +742,7 @@ fn finish(
     let mut results_header = vec!["point".to_string(), "replicate".to_string()];
     results_header.extend(sweep.outputs.iter().map(|o| o.name.clone()));
     let results = from_journal(dir, "results.csv", &results_header, RESULTS_JOURNAL)?;
-    let summary_header: Vec<String> = SUMMARY_HEADER.iter().map(|s| s.to_string()).collect();
-    let summary = from_journal(dir, "summary.csv", &summary_header, SUMMARY_JOURNAL)?;
+    let summary = from_journal(dir, "summary.csv", &summary_header(sweep), SUMMARY_JOURNAL)?;
     let manifest = SweepManifest::new(sweep, opts.shard, mine.len()).write(dir)?;
     points.commit()?;
     results.commit()?;

@@ -333,17 +333,30 @@ fn read_means(dir: &Path, m: &SweepManifest) -> anyhow::Result<Vec<Vec<f64>>> {
         path: path.clone(),
         message,
     };
+    // Columns by name: `point`, the parameter columns, then `metric`, `mean`, ...
+    let header = r
+        .headers()
+        .with_context(|| format!("could not read '{}'", path.display()))?
+        .clone();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| bad(format!("has no `{name}` column")))
+    };
+    let (point, metric, mean) = (column("point")?, column("metric")?, column("mean")?);
     let mut rows = 0usize;
     for rec in r.records() {
         let rec = rec.with_context(|| format!("could not read '{}'", path.display()))?;
-        let p: usize = rec[0]
+        let field = |i: usize| rec.get(i).unwrap_or_default();
+        let p: usize = field(point)
             .parse()
-            .map_err(|_| bad(format!("bad point id \"{}\"", &rec[0])))?;
+            .map_err(|_| bad(format!("bad point id \"{}\"", field(point))))?;
         let o = m
             .outputs
             .iter()
-            .position(|o| o.name == rec[1])
-            .ok_or_else(|| bad(format!("unknown output \"{}\"", &rec[1])))?;
+            .position(|o| o.name == field(metric))
+            .ok_or_else(|| bad(format!("unknown output \"{}\"", field(metric))))?;
         if p >= m.points {
             return Err(bad(format!(
                 "point {p} is beyond the design's {} points",
@@ -351,7 +364,7 @@ fn read_means(dir: &Path, m: &SweepManifest) -> anyhow::Result<Vec<Vec<f64>>> {
             ))
             .into());
         }
-        y[o][p] = rec[2].parse().unwrap_or(f64::NAN);
+        y[o][p] = field(mean).parse().unwrap_or(f64::NAN);
         rows += 1;
     }
     if rows != m.points * m.outputs.len() {
