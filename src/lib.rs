@@ -26,3 +26,4 @@ pub mod scenario;
 pub mod simd;
 pub mod stats;
 pub mod sweep;
+pub mod words;

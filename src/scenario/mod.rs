@@ -336,7 +336,14 @@ impl Scenario {
                         ccgs as i64,
                     );
                     if (dl + jt + gi) as u64 > ccgs as u64 {
-                        cc.problem("delegated", format!("delegated + joint + greater_involvement = {} exceeds the {ccgs} CCGs", dl + jt + gi));
+                        cc.problem(
+                            "delegated",
+                            format!(
+                                "delegated + joint + greater_involvement = {} exceeds the {}",
+                                dl + jt + gi,
+                                crate::words::count(ccgs, "CCG")
+                            ),
+                        );
                     }
                     if let Some(prev) = commissioning.last() {
                         if lc.from <= prev.from {

@@ -28,6 +28,7 @@ use crate::output::manifest::sha256_hex;
 use crate::output::{PendingFile, number};
 use crate::rng::{Purpose, derive_seed, stream};
 use crate::scenario::{check_folder_name, check_seed};
+use crate::words::count;
 
 /// A calibration file as written.
 #[derive(Debug, Deserialize)]
@@ -720,10 +721,10 @@ fn calibrated_scenario(
     theta: &[f64],
 ) -> anyhow::Result<String> {
     let mut head = format!(
-        "# Calibrated by `ccgsim calibrate` ({}): posterior means after {} generations of ABC-SMC,\n# {} particles.\n",
+        "# Calibrated by `ccgsim calibrate` ({}): posterior means after {} of ABC-SMC,\n# {}.\n",
         c.name,
-        r.generations.len(),
-        c.settings.particles
+        count(r.generations.len(), "generation"),
+        count(c.settings.particles, "particle")
     );
     for (p, ((lo, hi), x)) in c.parameters.iter().zip(r.interval.iter().zip(theta)) {
         head.push_str(&format!(

@@ -21,6 +21,7 @@ use super::error::SweepError;
 use super::runner::{STATE_FILE, SweepManifest};
 use crate::output::{PendingFile, number};
 use crate::rng::{Purpose, stream};
+use crate::words::count;
 
 /// An estimate with its bootstrap 95% interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -359,8 +360,8 @@ fn read_means(dir: &Path, m: &SweepManifest) -> anyhow::Result<Vec<Vec<f64>>> {
             .ok_or_else(|| bad(format!("unknown output \"{}\"", field(metric))))?;
         if p >= m.points {
             return Err(bad(format!(
-                "point {p} is beyond the design's {} points",
-                m.points
+                "point {p} is beyond the design's {}",
+                count(m.points, "point")
             ))
             .into());
         }
