@@ -1,7 +1,8 @@
-//! The command line: argument parsing and the `run` and `check` commands. Everything here is glue
+//! The command line: argument parsing and the commands (`run`, `check`, `metrics`, `sweep`,
+//! `sensitivity`, `calibrate`, `merge`; `bench` lives in [`crate::bench`]). Everything here is glue
 //! between the library's pipeline stages; `main` only calls [`run`] and [`exit_code`].
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +21,7 @@ use crate::population::Population;
 use crate::scenario::{Scenario, ScenarioError, default_output_dir};
 use crate::sweep::calibrate::{Calibration, run_calibration};
 use crate::sweep::{Shard, Stopped, Sweep, SweepError, SweepOptions, run_sweep};
+use crate::words::count;
 
 /// Simulate English CCGs and the buy-in of their member GP practices.
 #[derive(Debug, Parser)]
@@ -33,8 +35,10 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario's ensemble of replicates and write its results folder.
     Run(RunArgs),
-    /// Validate scenario files without running them.
+    /// Validate scenario, sweep or calibration files without running them, and say how to run them.
     Check(CheckArgs),
+    /// List every output metric: its name, plain label, unit and meaning.
+    Metrics(MetricsArgs),
     /// Measure throughput and memory of the full model on synthetic populations.
     Bench(crate::bench::BenchArgs),
     /// Run a parameter sweep (grid, zip, lhs, sobol or morris design) into a results folder.
@@ -77,9 +81,16 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Scenario files to validate.
+    /// Files to validate: scenario, sweep or calibration files (TOML), told apart by their keys.
     #[arg(required = true)]
-    pub scenarios: Vec<PathBuf>,
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Write CSV (`metric,label,unit,description`) instead of a table.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 /// Parse the command line and run the command.
@@ -89,6 +100,7 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run_command(args),
         Command::Check(args) => check_command(args),
+        Command::Metrics(args) => metrics_command(args),
         Command::Bench(args) => crate::bench::bench_command(args),
         Command::Sweep(args) => sweep_command(args),
         Command::Sensitivity(args) => sensitivity_command(args),
@@ -125,22 +137,59 @@ impl UsageError {
 }
 
 fn check_command(args: CheckArgs) -> anyhow::Result<()> {
-    for path in &args.scenarios {
-        let s = Scenario::load(path)?;
-        let pop = Population::build(&s);
-        println!(
-            "{}: ok ({}: {} CCGs, {} practices, {} months from {}, {} replicates, seed {})",
-            path.display(),
-            s.name,
-            pop.ccgs.len(),
-            pop.practices(),
-            s.months,
-            s.start,
-            s.replicates,
-            s.seed
-        );
+    for path in &args.files {
+        let line = crate::check::check_file(path)?;
+        write_stdout(format!("{line}\n").as_bytes())?;
     }
     Ok(())
+}
+
+/// Write `bytes` to standard output. A closed pipe (`ccgsim metrics | head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("could not write to standard output"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn metrics_command(args: MetricsArgs) -> anyhow::Result<()> {
+    if args.csv {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["metric", "label", "unit", "description"])?;
+        for m in METRICS {
+            w.write_record([m.name, m.label, m.unit.describe(), m.description])?;
+        }
+        return write_stdout(&w.into_inner()?);
+    }
+    let header = ["metric", "label", "unit", "meaning"];
+    let rows: Vec<[&str; 4]> = METRICS
+        .iter()
+        .map(|m| [m.name, m.label, m.unit.describe(), m.description])
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let [name, label, unit, meaning] = row;
+        text.push_str(&format!(
+            "{name:<nw$}  {label:<lw$}  {unit:<uw$}  {meaning}\n",
+            nw = widths[0],
+            lw = widths[1],
+            uw = widths[2],
+        ));
+    }
+    text.push_str(&format!(
+        "\n{} in timeseries.csv, by_ccg.csv and replicates.csv, in this order; see docs/scenarios.md (Outputs).\n",
+        count(METRICS.len(), "metric")
+    ));
+    write_stdout(text.as_bytes())
 }
 
 fn run_command(args: RunArgs) -> anyhow::Result<()> {
@@ -461,14 +510,14 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
             eprintln!("{}: already complete in '{}'", sweep.name, out.display());
         } else {
             eprintln!(
-                "{}: {} points ({} resumed) x {} replicates, {} runs in {:.2} s on {} threads -> {}",
+                "{}: {} ({} resumed) x {}, {} in {:.2} s on {} -> {}",
                 sweep.name,
-                report.points,
+                count(report.points, "point"),
                 report.resumed_from,
-                sweep.replicates,
-                report.runs,
+                count(sweep.replicates, "replicate"),
+                count(report.runs, "run"),
                 clock.elapsed().as_secs_f64(),
-                threads,
+                count(threads, "thread"),
                 out.display()
             );
         }
@@ -516,14 +565,14 @@ fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
         run_calibration(&c, &dir, &cancel, |g, generation| {
             if !quiet {
                 eprintln!(
-                    "generation {g}: tolerance {}, accepted {} of {} candidates ({:.1}%), ESS {:.0}",
+                    "generation {g}: tolerance {}, accepted {} of {} ({:.1}%), ESS {:.0}",
                     if generation.epsilon.is_finite() {
                         format!("{:.4}", generation.epsilon)
                     } else {
                         "none".into()
                     },
                     generation.particles.len(),
-                    generation.candidates,
+                    count(generation.candidates, "candidate"),
                     100.0 * generation.acceptance_rate(),
                     generation.ess()
                 );
@@ -532,11 +581,11 @@ fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
     })?;
     if !quiet {
         eprintln!(
-            "{}: {} generations in {:.2} s on {} threads -> {}",
+            "{}: {} in {:.2} s on {} -> {}",
             c.name,
-            result.generations.len(),
+            count(result.generations.len(), "generation"),
             clock.elapsed().as_secs_f64(),
-            threads,
+            count(threads, "thread"),
             dir.display()
         );
         println!("posterior mean (95% interval):");
@@ -566,8 +615,9 @@ fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
 fn merge_command(args: MergeArgs) -> anyhow::Result<()> {
     let points = crate::sweep::merge::merge(&args.dirs, &args.out, args.force)?;
     eprintln!(
-        "merged {} shards ({points} points) -> {}",
-        args.dirs.len(),
+        "merged {} ({}) -> {}",
+        count(args.dirs.len(), "shard"),
+        count(points, "point"),
         args.out.display()
     );
     Ok(())

@@ -13,6 +13,7 @@
 
 pub mod bench;
 pub mod calendar;
+pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod evidence;

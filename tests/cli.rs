@@ -212,8 +212,9 @@ fn check_help_describes_its_arguments() {
         .assert()
         .success()
         .stdout(
-            predicate::str::contains("Usage: ccgsim check <SCENARIOS>...")
-                .and(predicate::str::contains("Validate scenario files")),
+            predicate::str::contains("Usage: ccgsim check <FILES>...").and(
+                predicate::str::contains("Validate scenario, sweep or calibration files"),
+            ),
         );
 }
 
@@ -286,6 +287,216 @@ fn check_accepts_several_files_at_once() {
             "tiny: 2 CCGs, 20 practices, 3 months from 2014-10, 3 replicates, seed 20240607"
         ),
         "{out}"
+    );
+}
+
+#[test]
+fn check_names_each_bundled_sweep_and_calibration_file_and_how_to_run_it() {
+    let sweeps = toml_files(&repo("sweeps"));
+    assert!(sweeps.len() >= 5, "sweeps missing: {sweeps:?}");
+    for file in &sweeps {
+        // The bundled sweeps are named after their design.
+        let design = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let shown = file.display().to_string();
+        ccgsim()
+            .arg("check")
+            .arg(file)
+            .assert()
+            .success()
+            .stdout(
+                predicate::str::starts_with(format!(
+                    "{shown}: ok, a sweep file ({design} design, "
+                ))
+                .and(predicate::str::contains(" parameters, "))
+                .and(predicate::str::contains(" points x "))
+                .and(predicate::str::contains(format!(
+                    "run it with `ccgsim sweep {shown}`"
+                ))),
+            )
+            .stderr("");
+    }
+    let calibrations = toml_files(&repo("calibration"));
+    assert!(!calibrations.is_empty());
+    for file in &calibrations {
+        let shown = file.display().to_string();
+        ccgsim()
+            .arg("check")
+            .arg(file)
+            .assert()
+            .success()
+            .stdout(
+                predicate::str::starts_with(format!("{shown}: ok, a calibration file ("))
+                    .and(predicate::str::contains(" targets, "))
+                    .and(predicate::str::contains(format!(
+                        "run it with `ccgsim calibrate {shown}`"
+                    ))),
+            )
+            .stderr("");
+    }
+    // One line per file, whatever their kinds.
+    let assert = ccgsim()
+        .arg("check")
+        .args(&sweeps)
+        .args(&calibrations)
+        .arg(repo("scenarios/baseline.toml"))
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert_eq!(
+        out.lines().count(),
+        sweeps.len() + calibrations.len() + 1,
+        "{out}"
+    );
+    assert!(
+        out.contains("sobol design, 8 parameters, 10240 points x 10 replicates"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_validates_sweep_and_calibration_files_as_such() {
+    let tmp = tempdir();
+    write_scenario(
+        tmp.path(),
+        "base.toml",
+        &read(&repo("tests/data"), "tiny.toml"),
+    );
+    let sweep = |design: &str| {
+        format!(
+            "scenario = \"base.toml\"\n\n[design]\n{design}\n\n[[parameters]]\npath = \"policy.sanctions.rate\"\nrange = [0.0, 0.5]\n\n[[outputs]]\nmetric = \"engaged_share\"\n"
+        )
+    };
+    let good = write_scenario(
+        tmp.path(),
+        "good.toml",
+        &sweep("kind = \"lhs\"\npoints = 1"),
+    );
+    ccgsim().arg("check").arg(&good).assert().success().stdout(format!(
+        "{0}: ok, a sweep file (lhs design, 1 parameter, 1 point x 10 replicates = 10 runs, 1 output); run it with `ccgsim sweep {0}`\n",
+        good.display()
+    ));
+    // Errors are the sweep loader's: file, line, column and key; exit code 2.
+    let bad = write_scenario(tmp.path(), "bad.toml", &sweep("kind = \"shuffle\""));
+    ccgsim()
+        .arg("check")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicate::str::starts_with(format!(
+                "error: {}:4:1: key `design.kind`: unknown design \"shuffle\"",
+                bad.display()
+            ))
+            .and(predicate::str::contains("panicked").not()),
+        );
+    let bad_range = sweep("kind = \"lhs\"\npoints = 4").replace("0.5]", "1.5]");
+    let bad_range = write_scenario(tmp.path(), "bad_range.toml", &bad_range);
+    ccgsim()
+        .arg("check")
+        .arg(&bad_range)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}:9:1: key `parameters[0].range`",
+            bad_range.display()
+        )));
+    // A calibration file whose target is not in its targets CSV.
+    fs::write(tmp.path().join("targets.csv"), "id,value,se\nt,0.5,0.1\n").unwrap();
+    let cal = write_scenario(
+        tmp.path(),
+        "cal.toml",
+        "scenario = \"base.toml\"\ntargets = \"targets.csv\"\n\n[[parameters]]\npath = \"model.peers.rate\"\nprior = [0.0, 0.5]\n\n[[match]]\ntarget = \"nope\"\nmetric = \"engaged_share\"\n",
+    );
+    ccgsim()
+        .arg("check")
+        .arg(&cal)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}:9:1: key `match[0].target`: no row with id \"nope\"",
+            cal.display()
+        )));
+    let cal_ok = fs::read_to_string(&cal)
+        .unwrap()
+        .replace("\"nope\"", "\"t\"");
+    let cal_ok = write_scenario(tmp.path(), "cal_ok.toml", &cal_ok);
+    ccgsim()
+        .arg("check")
+        .arg(&cal_ok)
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(format!(
+            "{}: ok, a calibration file (1 parameter, 1 target, ",
+            cal_ok.display()
+        )));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2b. `metrics` lists every metric
+
+#[test]
+fn metrics_lists_every_metric_with_its_label_unit_and_meaning() {
+    use ccgsim::metrics::METRICS;
+    let assert = ccgsim().args(["metrics", "--csv"]).assert().success();
+    let text = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        r.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["metric", "label", "unit", "description"]
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), METRICS.len(), "{text}");
+    for (row, m) in rows.iter().zip(METRICS) {
+        assert_eq!(&row[0], m.name);
+        assert_eq!(&row[1], m.label);
+        assert_eq!(&row[2], m.unit.describe());
+        assert_eq!(&row[3], m.description);
+        assert!(
+            !m.label.is_empty() && !m.description.is_empty(),
+            "{}",
+            m.name
+        );
+    }
+
+    let assert = ccgsim().arg("metrics").assert().success().stderr("");
+    let table = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let mut lines = table.lines();
+    let head = lines.next().unwrap();
+    for column in ["metric", "label", "unit", "meaning"] {
+        assert!(head.contains(column), "{head}");
+    }
+    for (line, m) in lines.zip(METRICS) {
+        let name = line.split_whitespace().next().unwrap();
+        assert_eq!(name, m.name, "{line}");
+        for part in [m.label, m.unit.describe(), m.description] {
+            assert!(line.contains(part), "{line} lacks {part}");
+        }
+    }
+}
+
+#[test]
+fn the_metric_list_in_the_docs_is_the_list_of_metrics() {
+    let docs = read(&repo("docs"), "scenarios.md");
+    let section = docs
+        .split("### Metrics")
+        .nth(1)
+        .expect("docs/scenarios.md has a Metrics section");
+    let listed: Vec<&str> = section
+        .lines()
+        .skip_while(|l| !l.starts_with("| metric |"))
+        .skip(2)
+        .take_while(|l| l.starts_with("| `"))
+        .filter_map(|l| l.split('`').nth(1))
+        .collect();
+    let names: Vec<&str> = ccgsim::metrics::METRICS.iter().map(|m| m.name).collect();
+    assert_eq!(
+        listed, names,
+        "docs/scenarios.md (Metrics) and METRICS differ"
+    );
+    assert!(
+        section.contains("ccgsim metrics"),
+        "the docs point to `ccgsim metrics`"
     );
 }
 

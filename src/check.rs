@@ -1,0 +1,141 @@
+//! `ccgsim check`: validate an input file without running it and say, in one line, what it is and
+//! how to use it. A TOML file is a scenario, a sweep or a calibration file; which one is told by
+//! its top-level keys (only a sweep has `[design]`, only a calibration has `targets`), and the file
+//! is then validated by that kind's own loader, so `check` reports exactly the errors (file, line,
+//! column, key; exit code 2) that `run`, `sweep` or `calibrate` would.
+
+use std::path::Path;
+
+use crate::population::Population;
+use crate::scenario::Scenario;
+use crate::scenario::error::read_input;
+use crate::sweep::Sweep;
+use crate::sweep::calibrate::Calibration;
+use crate::sweep::design::Design;
+use crate::words::count;
+
+/// The three kinds of input file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Scenario,
+    Sweep,
+    Calibration,
+}
+
+/// Top-level keys only a calibration file has.
+const CALIBRATION_KEYS: [&str; 3] = ["targets", "match", "abc"];
+/// Top-level keys a sweep file has and a scenario file cannot (`scenario` names a sweep's base).
+const SWEEP_KEYS: [&str; 5] = ["design", "parameters", "outputs", "set", "scenario"];
+
+impl InputKind {
+    /// The kind of the TOML `text`, by its top-level keys. Text that is not TOML, or that has none
+    /// of the sweep or calibration keys, is taken for a scenario, whose parser then reports its
+    /// problems.
+    pub fn of(text: &str) -> InputKind {
+        let Ok(table) = text.parse::<toml::Table>() else {
+            return InputKind::Scenario;
+        };
+        let has = |keys: &[&str]| keys.iter().any(|k| table.contains_key(*k));
+        if has(&CALIBRATION_KEYS) {
+            InputKind::Calibration
+        } else if has(&SWEEP_KEYS) {
+            InputKind::Sweep
+        } else {
+            InputKind::Scenario
+        }
+    }
+
+    /// The kind in words, as `check` names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            InputKind::Scenario => "scenario file",
+            InputKind::Sweep => "sweep file",
+            InputKind::Calibration => "calibration file",
+        }
+    }
+}
+
+/// Validate the file at `path` as its kind and describe it in one line: what it is, what it holds
+/// and the command that runs it. Errors are the loaders' own (exit code 2 for a file the user can
+/// fix).
+pub fn check_file(path: &Path) -> anyhow::Result<String> {
+    let text = read_input(path)?;
+    let shown = path.display();
+    Ok(match InputKind::of(&text) {
+        InputKind::Scenario => {
+            let s = Scenario::parse(&text, path)?;
+            let pop = Population::build(&s);
+            format!(
+                "{shown}: ok ({}: {}, {}, {} from {}, {}, seed {}); run it with `ccgsim run {shown}`",
+                s.name,
+                count(pop.ccgs.len(), "CCG"),
+                count(pop.practices(), "practice"),
+                count(s.months, "month"),
+                s.start,
+                count(s.replicates, "replicate"),
+                s.seed
+            )
+        }
+        InputKind::Sweep => {
+            let sweep = Sweep::load(path)?;
+            let points = sweep.point_count();
+            let analyse = match sweep.design {
+                Design::Sobol { .. } | Design::Morris { .. } => {
+                    format!(", then `ccgsim sensitivity results/{}`", sweep.name)
+                }
+                _ => String::new(),
+            };
+            format!(
+                "{shown}: ok, a {} ({} design, {}, {} x {} = {}, {}); run it with `ccgsim sweep {shown}`{analyse}",
+                InputKind::Sweep.describe(),
+                sweep.design.kind(),
+                count(sweep.parameters.len(), "parameter"),
+                count(points, "point"),
+                count(sweep.replicates, "replicate"),
+                count(points as u64 * u64::from(sweep.replicates), "run"),
+                count(sweep.outputs.len(), "output"),
+            )
+        }
+        InputKind::Calibration => {
+            let c = Calibration::load(path)?;
+            format!(
+                "{shown}: ok, a {} ({}, {}, {}, up to {}, {} per candidate); run it with `ccgsim calibrate {shown}`",
+                InputKind::Calibration.describe(),
+                count(c.parameters.len(), "parameter"),
+                count(c.targets.len(), "target"),
+                count(c.settings.particles, "particle"),
+                count(c.settings.generations, "generation"),
+                count(c.replicates, "replicate"),
+            )
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InputKind;
+
+    #[test]
+    fn the_kind_is_told_by_the_top_level_keys() {
+        let cases = [
+            ("months = 3\n", InputKind::Scenario),
+            ("", InputKind::Scenario),
+            ("months = [1,\n", InputKind::Scenario),
+            ("[model.peers]\nrate = 0.1\n", InputKind::Scenario),
+            (
+                "scenario = \"b.toml\"\n[design]\nkind = \"lhs\"\n",
+                InputKind::Sweep,
+            ),
+            ("[[parameters]]\npath = \"x1\"\n", InputKind::Sweep),
+            ("scenario = \"b.toml\"\n", InputKind::Sweep),
+            (
+                "scenario = \"b.toml\"\ntargets = \"t.csv\"\n[[parameters]]\npath = \"x\"\n",
+                InputKind::Calibration,
+            ),
+            ("[[match]]\ntarget = \"t\"\n", InputKind::Calibration),
+        ];
+        for (text, want) in cases {
+            assert_eq!(InputKind::of(text), want, "{text:?}");
+        }
+    }
+}
