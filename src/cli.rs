@@ -531,18 +531,16 @@ fn sensitivity_command(args: SensitivityArgs) -> anyhow::Result<()> {
         crate::sweep::sensitivity::analyse(&args.sweep_dir, args.bootstrap, args.seed)
     })?;
     if !args.quiet {
-        println!(
-            "{:<24} {:<48} {:<8} {:>9} {:>21}",
-            "metric", "parameter", "index", "value", "95% interval"
+        write_stdout(crate::sweep::sensitivity::table(&rows).as_bytes())?;
+        eprintln!(
+            "parameters ranked within each metric by total effect (ST for Sobol', mu_star for Morris); sensitivity.csv keeps the sweep's order"
         );
-        for r in &rows {
-            let ci = r
-                .estimate
-                .ci
-                .map_or(String::new(), |(lo, hi)| format!("[{lo:.4}, {hi:.4}]"));
-            println!(
-                "{:<24} {:<48} {:<8} {:>9.4} {:>21}",
-                r.metric, r.parameter, r.index, r.estimate.value, ci
+        if rows
+            .iter()
+            .any(|r| matches!(r.index, "S1" | "S2") && r.estimate.value < 0.0)
+        {
+            eprintln!(
+                "a negative S1 or S2 is Monte Carlo error around a true value near zero: read the interval, not the sign (docs/experiments.md)"
             );
         }
         eprintln!("-> {}", args.sweep_dir.join("sensitivity.csv").display());

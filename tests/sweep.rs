@@ -570,6 +570,53 @@ fn ishigami_indices_match_the_analytic_values() {
 }
 
 #[test]
+fn the_sensitivity_table_ranks_parameters_by_total_effect() {
+    // Listed x3, x1, x2 (ST 0.24, 0.56, 0.44): the table ranks them x1, x2, x3; the CSV keeps
+    // the sweep file's order.
+    let params: String = [3, 1, 2]
+        .iter()
+        .map(|i| format!("[[parameters]]\npath = \"x{i}\"\nrange = [-{PI}, {PI}]\n\n"))
+        .collect();
+    let text = format!(
+        "model = \"ishigami\"\n[design]\nkind = \"sobol\"\nn = 1024\n\n{params}[[outputs]]\nmetric = \"y\"\n"
+    );
+    let (dir, sweep) = setup(&text);
+    let out = dir.path().join("out");
+    sweep_ok(&sweep, &out, &[]);
+    let assert = ccgsim()
+        .arg("sensitivity")
+        .arg(&out)
+        .args(["--bootstrap", "50"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "ranked within each metric by total effect",
+        ));
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let printed: Vec<(String, String)> = stdout
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[1].to_string(), f[2].to_string())
+        })
+        .collect();
+    let want = ["x1", "x1", "x2", "x2", "x3", "x3"];
+    assert_eq!(
+        printed.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(),
+        want,
+        "{stdout}"
+    );
+    assert_eq!(
+        printed.iter().map(|p| p.1.as_str()).collect::<Vec<_>>(),
+        ["S1", "ST", "S1", "ST", "S1", "ST"]
+    );
+    let csv_order: Vec<String> = indices(&out).into_iter().map(|r| r.0).collect();
+    assert_eq!(csv_order, ["x3", "x3", "x1", "x1", "x2", "x2"]);
+}
+
+#[test]
 fn g_function_indices_match_the_analytic_values() {
     // a = (0, 1, 4.5, 9, 99, 99, 99, 99): V_i = 1 / (3 (1 + a_i)^2), V = prod(1 + V_i) - 1.
     let a = [0.0, 1.0, 4.5, 9.0, 99.0, 99.0, 99.0, 99.0];

@@ -9,7 +9,12 @@
 //! absolute effect, Campolongo et al. 2007) and sigma, in units of each parameter's whole range.
 //! Confidence intervals are bootstrap percentiles: base rows (Sobol') or trajectories (Morris)
 //! resampled with replacement on a named random stream, so they are reproducible too.
+//!
+//! `sensitivity.csv` keeps the design's order (outputs, then parameters as the sweep file lists
+//! them); the printed [`table`] ranks the parameters of each output by their total effect.
 
+use std::cmp::Ordering;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
@@ -378,6 +383,92 @@ fn read_means(dir: &Path, m: &SweepManifest) -> anyhow::Result<Vec<Vec<f64>>> {
     Ok(y)
 }
 
+/// Whether `index` measures a parameter's total effect, by which [`ranked`] orders parameters:
+/// `ST` for Sobol' indices, `mu_star` for Morris.
+pub fn is_total_effect(index: &str) -> bool {
+    matches!(index, "ST" | "mu_star")
+}
+
+/// Descending order of estimates, undefined (NaN) last.
+fn descending(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => b.total_cmp(&a),
+    }
+}
+
+/// `rows` in the order the table prints them: outputs as in `rows`; within an output, parameters
+/// by descending total effect ([`is_total_effect`]; undefined last, ties in design order), each
+/// parameter's indices together in their own order; second-order `S2` rows last, by descending
+/// value.
+pub fn ranked(rows: &[IndexRow]) -> Vec<&IndexRow> {
+    let mut metrics: Vec<&str> = Vec::new();
+    for r in rows {
+        if !metrics.contains(&r.metric.as_str()) {
+            metrics.push(&r.metric);
+        }
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for metric in metrics {
+        let (mut pairs, singles): (Vec<&IndexRow>, Vec<&IndexRow>) = rows
+            .iter()
+            .filter(|r| r.metric == metric)
+            .partition(|r| r.index == "S2");
+        // Each parameter, in design order, with its total effect.
+        let mut parameters: Vec<(&str, f64)> = Vec::new();
+        for r in &singles {
+            let pos = match parameters.iter().position(|p| p.0 == r.parameter) {
+                Some(pos) => pos,
+                None => {
+                    parameters.push((&r.parameter, f64::NAN));
+                    parameters.len() - 1
+                }
+            };
+            if is_total_effect(r.index) {
+                parameters[pos].1 = r.estimate.value;
+            }
+        }
+        // A stable sort: equal effects stay in design order.
+        parameters.sort_by(|a, b| descending(a.1, b.1));
+        for (parameter, _) in parameters {
+            out.extend(singles.iter().filter(|r| r.parameter == parameter));
+        }
+        pairs.sort_by(|a, b| descending(a.estimate.value, b.estimate.value));
+        out.extend(pairs);
+    }
+    out
+}
+
+/// The table `ccgsim sensitivity` prints: one row per index, in [`ranked`] order, a blank line
+/// between outputs.
+pub fn table(rows: &[IndexRow]) -> String {
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{:<24} {:<48} {:<8} {:>9} {:>21}",
+        "metric", "parameter", "index", "value", "95% interval"
+    );
+    let mut previous: Option<&str> = None;
+    for r in ranked(rows) {
+        if previous.is_some_and(|m| m != r.metric) {
+            text.push('\n');
+        }
+        previous = Some(&r.metric);
+        let ci = r
+            .estimate
+            .ci
+            .map_or(String::new(), |(lo, hi)| format!("[{lo:.4}, {hi:.4}]"));
+        let _ = writeln!(
+            text,
+            "{:<24} {:<48} {:<8} {:>9.4} {:>21}",
+            r.metric, r.parameter, r.index, r.estimate.value, ci
+        );
+    }
+    text
+}
+
 fn write_rows(dir: &Path, rows: &[IndexRow]) -> anyhow::Result<()> {
     let file = PendingFile::new(dir, "sensitivity.csv")?;
     {
@@ -499,6 +590,76 @@ mod tests {
             assert!((m[i][1].value - f64::abs(slope)).abs() < 1e-9);
             assert!(m[i][2].value.abs() < 1e-9);
         }
+    }
+
+    fn row(metric: &str, parameter: &str, index: &'static str, value: f64) -> IndexRow {
+        IndexRow {
+            metric: metric.into(),
+            parameter: parameter.into(),
+            index,
+            estimate: Estimate { value, ci: None },
+        }
+    }
+
+    fn order(rows: &[IndexRow]) -> Vec<String> {
+        ranked(rows)
+            .iter()
+            .map(|r| format!("{} {} {}", r.metric, r.parameter, r.index))
+            .collect()
+    }
+
+    #[test]
+    fn sobol_rows_rank_parameters_by_st_within_each_output() {
+        let rows = vec![
+            row("y", "a", "S1", 0.30),
+            row("y", "a", "ST", 0.31),
+            row("y", "b", "S1", -0.01),
+            row("y", "b", "ST", 0.02),
+            row("y", "c", "S1", 0.40),
+            row("y", "c", "ST", 0.65),
+            row("y", "a:b", "S2", 0.01),
+            row("y", "a:c", "S2", 0.20),
+            row("y", "b:c", "S2", f64::NAN),
+            row("z", "a", "S1", 0.0),
+            row("z", "a", "ST", f64::NAN),
+            row("z", "b", "S1", 0.1),
+            row("z", "b", "ST", 0.1),
+            row("z", "c", "S1", 0.1),
+            row("z", "c", "ST", 0.1),
+        ];
+        assert_eq!(
+            order(&rows),
+            [
+                "y c S1", "y c ST", "y a S1", "y a ST", "y b S1", "y b ST", "y a:c S2", "y a:b S2",
+                "y b:c S2", // outputs in their order; undefined last; ties stay
+                "z b S1", "z b ST", "z c S1", "z c ST", "z a S1", "z a ST",
+            ]
+        );
+        // The table prints them so, with a blank line between outputs.
+        let table = table(&rows);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].starts_with("metric"));
+        assert!(lines[1].starts_with("y") && lines[1].contains(" c "));
+        assert_eq!(lines[10], "");
+        assert_eq!(lines.len(), 1 + rows.len() + 1);
+    }
+
+    #[test]
+    fn morris_rows_rank_parameters_by_mu_star() {
+        let mut rows = Vec::new();
+        for (p, mu, mu_star) in [("a", -0.5, 0.5), ("b", 0.1, 0.9), ("c", 0.0, 0.05)] {
+            rows.push(row("y", p, "mu", mu));
+            rows.push(row("y", p, "mu_star", mu_star));
+            rows.push(row("y", p, "sigma", 0.1));
+        }
+        let got = order(&rows);
+        let parameters: Vec<&str> = got
+            .iter()
+            .step_by(3)
+            .map(|s| s.split(' ').nth(1).unwrap())
+            .collect();
+        assert_eq!(parameters, ["b", "a", "c"]);
+        assert_eq!(got[..3], ["y b mu", "y b mu_star", "y b sigma"]);
     }
 
     #[test]
