@@ -17,8 +17,11 @@ use crate::words::count;
 /// The three kinds of input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
+    /// A scenario file, for `ccgsim run` (docs/scenarios.md).
     Scenario,
+    /// A sweep file, for `ccgsim sweep` (docs/experiments.md).
     Sweep,
+    /// A calibration file, for `ccgsim calibrate` (docs/experiments.md).
     Calibration,
 }
 
