@@ -186,7 +186,7 @@ fn metrics_command(args: MetricsArgs) -> anyhow::Result<()> {
         ));
     }
     text.push_str(&format!(
-        "\n{} in timeseries.csv, by_ccg.csv and replicates.csv, in this order; see docs/scenarios.md (Outputs).\n",
+        "\n{}, in the order of timeseries.csv, by_ccg.csv and replicates.csv; see docs/scenarios.md (Outputs).\n",
         count(METRICS.len(), "metric")
     ));
     write_stdout(text.as_bytes())

@@ -181,6 +181,7 @@ fn top_level_help_lists_the_commands() {
         predicate::str::contains("Usage: ccgsim <COMMAND>")
             .and(predicate::str::contains("run"))
             .and(predicate::str::contains("check"))
+            .and(predicate::str::contains("metrics"))
             .and(predicate::str::contains("--version")),
     );
 }
