@@ -455,7 +455,7 @@ pub fn effects(reference: &Run, other: &Run, paired: bool) -> Vec<Effect> {
                 Effect {
                     tick,
                     metric,
-                    difference: (a.n > 0 && b.n > 0).then(|| b.mean - a.mean),
+                    difference: (a.n > 0 && b.n > 0).then_some(b.mean - a.mean),
                     paired_ci: None,
                     unpaired_ci,
                     n: a.n + b.n,
