@@ -49,22 +49,47 @@ pub enum Command {
     Calibrate(CalibrateArgs),
     /// Join the folders of a sharded sweep into the folder a single run would write.
     Merge(MergeArgs),
+    /// The effect of each run against a reference run on every metric at every tick, paired by
+    /// replicate where the runs share seed and population.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The reference run folder (effects are other minus reference).
+    pub reference: PathBuf,
+    /// The run folders to compare with it.
+    #[arg(required = true, value_name = "OTHER")]
+    pub others: Vec<PathBuf>,
+    /// Output folder for effects.csv [default: results/compare_<reference scenario>].
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing effects.csv.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not print the table.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file (TOML).
-    pub scenario: PathBuf,
+    /// The scenario file (TOML), or several: they are run one after another with one seed, so
+    /// that `ccgsim compare` can pair them replicate by replicate.
+    #[arg(required = true, value_name = "SCENARIO")]
+    pub scenarios: Vec<PathBuf>,
     /// Number of replicates (overrides the scenario's `replicates`).
     #[arg(long, short = 'r')]
     pub replicates: Option<u32>,
-    /// Master seed (overrides the scenario's `seed`).
+    /// Master seed (overrides the scenario's `seed`; with several scenarios, the first file's
+    /// seed is used for all unless this is given).
     #[arg(long, short = 's')]
     pub seed: Option<u64>,
     /// Worker threads [default: all cores]. Results do not depend on it.
     #[arg(long, short = 't')]
     pub threads: Option<usize>,
-    /// Output folder [default: results/<scenario name>].
+    /// Output folder [default: results/<scenario name>]. With several scenarios, the parent
+    /// folder of their folders, one per scenario named after it [default: results].
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
     /// Overwrite an existing, non-empty output folder.
@@ -106,6 +131,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Sensitivity(args) => sensitivity_command(args),
         Command::Calibrate(args) => calibrate_command(args),
         Command::Merge(args) => merge_command(args),
+        Command::Compare(args) => compare_command(args),
     }
 }
 
@@ -118,6 +144,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         || err.is::<OutputExists>()
         || err.is::<UsageError>()
         || err.is::<SweepError>()
+        || err.is::<crate::compare::CompareError>()
     {
         2
     } else {
@@ -192,72 +219,105 @@ fn metrics_command(args: MetricsArgs) -> anyhow::Result<()> {
     write_stdout(text.as_bytes())
 }
 
+/// One scenario of a `run` command, read and with the command line's overrides applied.
+struct PlannedRun {
+    path: PathBuf,
+    text: Vec<u8>,
+    scenario: Scenario,
+    dir: PathBuf,
+}
+
 fn run_command(args: RunArgs) -> anyhow::Result<()> {
-    let started = SystemTime::now();
-    let clock = Instant::now();
-    let text = std::fs::read(&args.scenario).map_err(|source| ScenarioError::Read {
-        path: args.scenario.clone(),
-        source,
-    })?;
-    let mut scenario = Scenario::load(&args.scenario)?;
-    if let Some(r) = args.replicates {
-        if r == 0 {
-            return Err(UsageError("--replicates must be at least 1".into()).into());
-        }
-        scenario.replicates = r;
-    }
-    if let Some(s) = args.seed {
-        scenario.seed = s;
+    if args.replicates == Some(0) {
+        return Err(UsageError("--replicates must be at least 1".into()).into());
     }
     let threads = match args.threads {
         Some(0) => return Err(UsageError("--threads must be at least 1".into()).into()),
         Some(t) => t,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let population = Population::build(&scenario);
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_output_dir(&scenario));
-    prepare_dir(&dir, args.force)?;
-
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = cancel.clone();
-        // Only the first handler of a process can be installed; a second run in the same process
-        // keeps the first, which sets the same kind of flag.
-        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::Relaxed));
+    let several = args.scenarios.len() > 1;
+    let mut plans: Vec<PlannedRun> = Vec::with_capacity(args.scenarios.len());
+    for path in &args.scenarios {
+        let text = std::fs::read(path).map_err(|source| ScenarioError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let mut scenario = Scenario::load(path)?;
+        if let Some(r) = args.replicates {
+            scenario.replicates = r;
+        }
+        // One seed for all, so that the runs can be paired replicate by replicate.
+        scenario.seed = args
+            .seed
+            .or(plans.first().map(|p| p.scenario.seed))
+            .unwrap_or(scenario.seed);
+        if let Some(first) = plans.iter().find(|p| p.scenario.name == scenario.name) {
+            return Err(UsageError(format!(
+                "'{}' and '{}' are both scenario \"{}\"; each run's folder is named after its \
+                 scenario, so give them different `name`s",
+                first.path.display(),
+                path.display(),
+                scenario.name
+            ))
+            .into());
+        }
+        let dir = match (&args.out, several) {
+            (Some(out), false) => out.clone(),
+            (Some(out), true) => out.join(&scenario.name),
+            (None, _) => default_output_dir(&scenario),
+        };
+        plans.push(PlannedRun {
+            path: path.clone(),
+            text,
+            scenario,
+            dir,
+        });
     }
-
-    let progress = if args.quiet || !std::io::stderr().is_terminal() {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::with_draw_target(
-            Some(scenario.replicates as u64),
-            ProgressDrawTarget::stderr(),
-        );
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:30}] {pos}/{len} replicates, {elapsed} elapsed, ETA {eta}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_message(scenario.name.clone());
-        bar
-    };
-
+    // Every folder is checked before anything runs, so a clash is found at once.
+    for plan in &plans {
+        prepare_dir(&plan.dir, args.force)?;
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("could not start worker threads")?;
-    let mut replicates = ReplicateWriter::create(&dir, &scenario.name)?;
+    let cancel = cancel_flag();
+    for plan in &plans {
+        run_one(&args, plan, &pool, threads, &cancel)?;
+    }
+    Ok(())
+}
+
+fn run_one(
+    args: &RunArgs,
+    plan: &PlannedRun,
+    pool: &rayon::ThreadPool,
+    threads: usize,
+    cancel: &AtomicBool,
+) -> anyhow::Result<()> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let PlannedRun {
+        path,
+        text,
+        scenario,
+        dir,
+    } = plan;
+    let population = Population::build(scenario);
+    let progress = bar(
+        args.quiet,
+        scenario.replicates as u64,
+        "{spinner} {msg} [{bar:30}] {pos}/{len} replicates, {elapsed} elapsed, ETA {eta}",
+    );
+    progress.set_message(scenario.name.clone());
+    let mut replicates = ReplicateWriter::create(dir, &scenario.name)?;
     let options = EnsembleOptions {
         replicates: scenario.replicates,
         by_ccg: !args.no_by_ccg,
     };
     let summary = pool.install(|| {
-        run_ensemble(&scenario, &population, options, &cancel, |r, tallies| {
+        run_ensemble(scenario, &population, options, cancel, |r, tallies| {
             replicates.write(r, tallies)?;
             progress.inc(1);
             Ok(())
@@ -266,15 +326,15 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
     progress.finish_and_clear();
     let summary = summary?;
 
-    let timeseries = write_timeseries(&dir, &scenario, &summary)?;
-    let by_ccg = pool.install(|| write_by_ccg(&dir, &scenario, &population, &summary))?;
+    let timeseries = write_timeseries(dir, scenario, &summary)?;
+    let by_ccg = pool.install(|| write_by_ccg(dir, scenario, &population, &summary))?;
     let replicates = replicates.finish()?;
     let mut files = vec![timeseries, replicates];
     files.extend(by_ccg);
     let manifest = Manifest {
         ccgsim_version: env!("CARGO_PKG_VERSION"),
-        scenario_path: args.scenario.display().to_string(),
-        scenario_sha256: sha256_hex(&text),
+        scenario_path: path.display().to_string(),
+        scenario_sha256: sha256_hex(text),
         seed: scenario.seed,
         replicates: scenario.replicates,
         threads,
@@ -282,6 +342,7 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
         ccgs: population.ccgs.len(),
         practices: population.practices(),
         patients: population.patients(),
+        population_sha256: population.fingerprint(),
         started_at: rfc3339(started),
         wall_time_seconds: clock.elapsed().as_secs_f64(),
         files: files
@@ -295,9 +356,9 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
             })
             .chain(["manifest.json".to_string()])
             .collect(),
-        scenario: &scenario,
+        scenario,
     };
-    let manifest = write_manifest(&dir, &manifest)?;
+    let manifest = write_manifest(dir, &manifest)?;
     for f in files {
         f.commit()?;
     }
@@ -305,38 +366,108 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
 
     if !args.quiet {
         eprintln!(
-            "{}: {} replicates of {} practices in {} CCGs, {} months, {:.2} s on {} threads -> {}",
+            "{}: {} of {} in {}, {}, {:.2} s on {} -> {}",
             scenario.name,
-            scenario.replicates,
-            population.practices(),
-            population.ccgs.len(),
-            scenario.months,
+            plural(scenario.replicates as u64, "replicate"),
+            plural(population.practices(), "practice"),
+            plural(population.ccgs.len() as u64, "CCG"),
+            plural(scenario.months as u64, "month"),
             clock.elapsed().as_secs_f64(),
-            threads,
+            plural(threads as u64, "thread"),
             dir.display()
         );
-        let last = summary.ticks - 1;
-        eprintln!(
-            "final month ({}), mean over replicates:",
-            scenario.month_of(last as u32)
+        eprint!("{}", final_month_summary(scenario, &summary));
+    }
+    Ok(())
+}
+
+/// `n` and `noun`, plural unless `n` is 1 ("1 replicate", "100 replicates").
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The end-of-run summary: each headline metric at the final month with its 95% interval and
+/// plain label, and the survey's figure beside it where the final month is a survey month. The
+/// support for an action is shown where the policy uses it or the survey measured it.
+pub fn final_month_summary(
+    scenario: &Scenario,
+    summary: &crate::experiment::EnsembleSummary,
+) -> String {
+    use std::fmt::Write as _;
+    let last = summary.ticks - 1;
+    let month = scenario.month_of(last as u32);
+    let figures = crate::evidence::survey_figures();
+    let in_use: Vec<&str> = crate::model::Action::ALL
+        .iter()
+        .filter(|&&a| scenario.policy.uses(a))
+        .map(|a| a.key())
+        .collect();
+    let shown: Vec<usize> = crate::metrics::HEADLINE
+        .iter()
+        .filter_map(|name| metric_index(name))
+        .filter(|&m| {
+            let name = METRICS[m].name;
+            match name.strip_prefix("support_") {
+                Some(action) => {
+                    in_use.contains(&action)
+                        || crate::evidence::figure_at(&figures, m, month).is_some()
+                }
+                None => true,
+            }
+        })
+        .collect();
+    let width = shown
+        .iter()
+        .map(|&m| METRICS[m].label.len())
+        .max()
+        .unwrap_or(0);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "final month ({month}), mean over {} with 95% interval:",
+        plural(scenario.replicates as u64, "replicate")
+    );
+    for m in shown {
+        let w = summary.population_at(last, m);
+        let ci = w
+            .ci95()
+            .map_or(String::new(), |(lo, hi)| format!(" [{lo:.3}, {hi:.3}]"));
+        let survey = crate::evidence::figure_at(&figures, m, month).map_or(String::new(), |f| {
+            format!(
+                "   survey {}{:.2}",
+                if f.lower_bound { "> " } else { "" },
+                f.value
+            )
+        });
+        let _ = writeln!(
+            s,
+            "  {:<width$}  {:.3}{ci}{survey}",
+            METRICS[m].label, w.mean
         );
-        for name in [
-            "engaged_share",
-            "mean_trust",
-            "influence_share_no_role",
-            "positive_share_governing_body",
-            "positive_share_no_role",
-            "support_training",
-            "support_sanctions",
-            "mean_quality",
-        ] {
-            let m = metric_index(name).expect("known metric");
-            eprintln!(
-                "  {:<32} {:.3}",
-                METRICS[m].name,
-                summary.population_at(last, m).mean
-            );
-        }
+    }
+    s
+}
+
+fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
+    use crate::compare::{Run, compare, final_tick_table, write};
+    let reference = Run::load(&args.reference)?;
+    let others = args
+        .others
+        .iter()
+        .map(|d| Run::load(d))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let comparisons = compare(&reference, &others)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("results").join(format!("compare_{}", reference.info.scenario))
+    });
+    let written = write(&out, &reference.info, &comparisons, args.force)?;
+    if !args.quiet {
+        print!("{}", final_tick_table(&reference.info, &comparisons));
+        eprintln!("-> {}", written.display());
     }
     Ok(())
 }

@@ -78,6 +78,10 @@ struct LevelPolicy {
     allowed: u8,
 }
 
+/// Steps of the lanes per block of eight practices that the mix takes each month (two 64-bit
+/// words per lane: one 32-bit uniform per practice and action).
+const MIX_STEPS: usize = 2;
+
 /// The fixed mix and targeting as the monthly draw uses them (ODD 7.11, eq. P1): each eligible
 /// practice receives action `k` when a 32-bit uniform `u` is below `threshold[k]`, that is with
 /// probability `rate` rounded to a multiple of 2^-32.
@@ -410,11 +414,19 @@ pub fn simulate_ccg(
         // Peer influence pulls toward each locality's means at the start of the month (ODD 7.3).
         locality_means(pr, bounds, peers);
 
+        // Every month consumes the same random numbers whatever the policy (ODD 4.9), so that
+        // runs differing only in policy share them (common random numbers): the start of the
+        // budget's service order is drawn whether or not the budget binds, and the mix's lane
+        // steps are taken whether or not any action is in force.
+        let start = rng.random_range(0..pr.len().max(1));
+
         // Phase 1: the CCG's actions.
         if any_rate || review_now.is_some() {
             act(
-                scenario, &month, review_now, pr, actions, &mut lanes, &mut rng, tally,
+                scenario, &month, review_now, pr, actions, &mut lanes, start, tally,
             );
+        } else {
+            lanes.skip(MIX_STEPS * pr.len().div_ceil(LANES));
         }
 
         // Phases 2 and 3: monthly adjustment toward targets, then the survey.
@@ -443,7 +455,7 @@ fn act(
     pr: &mut Practices,
     actions: &mut Vec<u8>,
     lanes: &mut Lanes,
-    rng: &mut ModelRng,
+    start: usize,
     tally: &mut Tally,
 ) {
     let p = &scenario.model;
@@ -464,6 +476,8 @@ fn act(
             },
             _ => level.mix.draw(quality, threshold, lanes, actions),
         }
+    } else {
+        lanes.skip(MIX_STEPS * n.div_ceil(LANES));
     }
 
     // The ladder: every practice is reviewed. A step whose action the CCG may not yet use is
@@ -497,7 +511,6 @@ fn act(
             tally[ix::COST + k] += asked[k] as f64 * cost[k];
         }
     } else {
-        let start = rng.random_range(0..n.max(1));
         let mut spent = 0.0f64;
         for i in (start..n).chain(0..start) {
             if actions[i] != 0 {
@@ -1468,6 +1481,35 @@ mod tests {
             &mut out,
         );
         out
+    }
+
+    /// Every month consumes the same random numbers whatever the policy (ODD 4.9). A rate so
+    /// small that it rounds to no practice at all puts the mix in force without changing any
+    /// state, so a run with it is the run with no action at all only if the draws stay aligned.
+    #[test]
+    fn draws_stay_aligned_whether_or_not_an_action_is_in_force() {
+        let none = "[policy]\ntraining = { rate = 0.0 }\ndata_review = { rate = 0.0 }\n\
+                    targets = { rate = 0.0 }\nsanctions = { rate = 0.0 }\n";
+        // The CCG is delegated from 2014-01 in both runs of the second pair.
+        let delegated = "[[ccgs.commissioning]]\nfrom = \"2014-01\"\nlevel = \"delegated\"\n";
+        for (base, variant) in [
+            (
+                none.to_string(),
+                none.replace("training = { rate = 0.0 }", "training = { rate = 1e-12 }"),
+            ),
+            (
+                none.to_string() + delegated,
+                none.replace(
+                    "sanctions = { rate = 0.0 }",
+                    "sanctions = { rate = 1e-12, min_level = \"delegated\" }",
+                ) + delegated,
+            ),
+        ] {
+            let (base, other) = (small(&base), small(&variant));
+            for r in 0..3 {
+                assert_eq!(run(&base, r), run(&other, r), "replicate {r} of\n{variant}");
+            }
+        }
     }
 
     #[cfg(target_arch = "x86_64")]

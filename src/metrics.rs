@@ -70,6 +70,11 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// Whether values are absolute amounts (counts, pounds) rather than 0-1 shares or states.
+    pub fn is_absolute(self) -> bool {
+        matches!(self, Unit::Count | Unit::Gbp)
+    }
+
     /// The unit in words, as an axis title gives it.
     pub fn describe(self) -> &'static str {
         match self {

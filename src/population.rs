@@ -36,6 +36,26 @@ pub struct Population {
 }
 
 impl Population {
+    /// A hex SHA-256 of the population's structure: each CCG's id, size, patients and
+    /// localities, in index order. Two runs with the same fingerprint and seed simulate the same
+    /// CCG on the same random stream in each replicate, so they can be compared replicate by
+    /// replicate (`ccgsim compare`). Governance and commissioning levels are not part of it:
+    /// they are what comparisons vary.
+    pub fn fingerprint(&self) -> String {
+        let mut text = String::new();
+        for c in &self.ccgs {
+            text.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\n",
+                c.index, c.id, c.practices, c.patients, c.localities
+            ));
+        }
+        use sha2::{Digest, Sha256};
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Build the population `scenario` describes; structural draws use the scenario seed.
     pub fn build(scenario: &Scenario) -> Population {
         let months = scenario.months;

@@ -81,6 +81,14 @@ impl Lanes {
         Lanes { s }
     }
 
+    /// Advance every lane by `steps` outputs without using them: what a draw that is not
+    /// needed this month would have consumed, so later draws stay where they would be.
+    pub fn skip(&mut self, steps: usize) {
+        for _ in 0..steps {
+            self.step();
+        }
+    }
+
     /// The next output of every lane.
     #[inline(always)]
     pub fn step(&mut self) -> [u64; LANES] {

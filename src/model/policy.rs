@@ -164,6 +164,16 @@ impl Policy {
         }
     }
 
+    /// Whether the policy ever uses `action`: a positive rate in the mix, or a step of the
+    /// escalation ladder.
+    pub fn uses(&self, action: Action) -> bool {
+        self.plan(action).rate > 0.0
+            || self
+                .escalation
+                .as_ref()
+                .is_some_and(|e| e.ladder.contains(&action))
+    }
+
     /// Plans as an array indexed by [`Action::index`], for the tick loop.
     pub fn plans(&self) -> [ActionPlan; 4] {
         Action::ALL.map(|a| *self.plan(a))

@@ -25,6 +25,9 @@ pub struct Manifest<'a> {
     pub ccgs: usize,
     pub practices: u64,
     pub patients: u64,
+    /// [`crate::population::Population::fingerprint`]: runs with the same one and the same seed
+    /// can be paired replicate by replicate.
+    pub population_sha256: String,
     /// Start of the run, UTC, RFC 3339.
     pub started_at: String,
     pub wall_time_seconds: f64,
