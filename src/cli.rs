@@ -368,26 +368,17 @@ fn run_one(
         eprintln!(
             "{}: {} of {} in {}, {}, {:.2} s on {} -> {}",
             scenario.name,
-            plural(scenario.replicates as u64, "replicate"),
-            plural(population.practices(), "practice"),
-            plural(population.ccgs.len() as u64, "CCG"),
-            plural(scenario.months as u64, "month"),
+            crate::words::count(scenario.replicates as u64, "replicate"),
+            crate::words::count(population.practices(), "practice"),
+            crate::words::count(population.ccgs.len() as u64, "CCG"),
+            crate::words::count(scenario.months as u64, "month"),
             clock.elapsed().as_secs_f64(),
-            plural(threads as u64, "thread"),
+            crate::words::count(threads as u64, "thread"),
             dir.display()
         );
         eprint!("{}", final_month_summary(scenario, &summary));
     }
     Ok(())
-}
-
-/// `n` and `noun`, plural unless `n` is 1 ("1 replicate", "100 replicates").
-pub fn plural(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 /// The end-of-run summary: each headline metric at the final month with its 95% interval and
@@ -429,7 +420,7 @@ pub fn final_month_summary(
     let _ = writeln!(
         s,
         "final month ({month}), mean over {} with 95% interval:",
-        plural(scenario.replicates as u64, "replicate")
+        crate::words::count(scenario.replicates as u64, "replicate")
     );
     for m in shown {
         let w = summary.population_at(last, m);
