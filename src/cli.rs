@@ -45,6 +45,9 @@ pub enum Command {
     Calibrate(CalibrateArgs),
     /// Join the folders of a sharded sweep into the folder a single run would write.
     Merge(MergeArgs),
+    /// Write one self-contained HTML report (and SVG charts) of run, compare, sweep or
+    /// calibration folders.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +97,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Sensitivity(args) => sensitivity_command(args),
         Command::Calibrate(args) => calibrate_command(args),
         Command::Merge(args) => merge_command(args),
+        Command::Report(args) => report_command(args),
     }
 }
 
@@ -106,6 +110,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         || err.is::<OutputExists>()
         || err.is::<UsageError>()
         || err.is::<SweepError>()
+        || err.is::<crate::report::ReportError>()
     {
         2
     } else {
@@ -570,5 +575,26 @@ fn merge_command(args: MergeArgs) -> anyhow::Result<()> {
         args.dirs.len(),
         args.out.display()
     );
+    Ok(())
+}
+
+// ---- Reports ----
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Result folders: runs, compare, sweep and calibration folders, in any mix.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// The report file [default: <first DIR>/report.html]; charts go in <stem>_files/ beside it.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing report.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn report_command(args: ReportArgs) -> anyhow::Result<()> {
+    let report = crate::report::write_report(&args.dirs, args.out.as_deref(), args.force)?;
+    eprintln!("report -> {}", report.display());
     Ok(())
 }

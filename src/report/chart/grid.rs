@@ -2,7 +2,7 @@
 //! it reads in greyscale) and histograms (weighted bins with marked ranges and reference lines).
 
 use super::{Axis, Frame, extent, linear_axis, title, wrap, x_axis, y_axis};
-use crate::report::svg::{Svg, esc, num};
+use crate::report::svg::{Svg, esc};
 
 /// Values on a grid of two categorical axes.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,15 +115,7 @@ impl Heatmap {
             "class=\"axis-label\" font-size=\"13\"",
             &self.x_label,
         );
-        let (x, y) = (16.0, frame.top + frame.plot_height / 2.0);
-        svg.raw(&format!(
-            "<text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 {} {})\">{}</text>",
-            num(x),
-            num(y),
-            num(x),
-            num(y),
-            esc(&self.y_label)
-        ));
+        super::y_title(&mut svg, &frame, &self.y_label);
         colour_bar(&mut svg, &frame, range, &self.value_label);
         svg.finish()
     }

@@ -19,7 +19,7 @@ pub use line::{LineChart, LineSeries, ScatterChart, XAxis};
 
 use std::fmt::Write as _;
 
-use super::svg::{Svg, esc, num};
+use super::svg::{Svg, num};
 use crate::calendar::Month;
 
 /// A value with an optional 95% interval.
@@ -357,7 +357,7 @@ impl Frame {
     /// The frame of a chart with the given title lines, left margin, plot height and legend rows.
     fn new(title_lines: usize, left: f64, plot_height: f64, legend_rows: usize) -> Frame {
         let width = 760.0;
-        let top = 16.0 + 18.0 * title_lines as f64 + 10.0;
+        let top = 16.0 + 18.0 * title_lines as f64 + 32.0;
         let height = top + plot_height + 52.0 + 20.0 * legend_rows as f64 + 8.0;
         Frame {
             width,
@@ -446,15 +446,17 @@ fn y_axis(svg: &mut Svg, frame: &Frame, axis: &Axis, label: &str) {
         (frame.left, frame.bottom()),
         "class=\"axis\" stroke=\"#000000\"",
     );
-    let (x, y) = (16.0, frame.top + frame.plot_height / 2.0);
-    svg.raw(&format!(
-        "<text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"13\" fill=\"#000000\" transform=\"rotate(-90 {} {})\">{}</text>",
-        num(x),
-        num(y),
-        num(x),
-        num(y),
-        esc(label)
-    ));
+    y_title(svg, frame, label);
+}
+
+/// The y axis title, written level above the axis so long titles in words stay readable.
+fn y_title(svg: &mut Svg, frame: &Frame, label: &str) {
+    svg.text(
+        (8.0, frame.top - 14.0),
+        "start",
+        "class=\"axis-label\" font-size=\"13\" fill=\"#000000\"",
+        label,
+    );
 }
 
 /// What a legend entry shows besides its name.
