@@ -71,7 +71,7 @@ impl Page {
     /// A section heading (`level` 2 or 3).
     pub fn heading(&mut self, level: u8, text: &str) {
         let level = level.clamp(2, 4);
-        let _ = write!(self.body, "<h{level}>{}</h{level}>\n", esc(text));
+        let _ = writeln!(self.body, "<h{level}>{}</h{level}>", esc(text));
     }
 
     /// A paragraph of plain text.

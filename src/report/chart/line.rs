@@ -63,11 +63,11 @@ pub fn marker_stride(n: usize) -> usize {
     n.div_ceil(MAX_MARKERS).max(1)
 }
 
+/// The smallest and largest value on an axis, if there is any.
+type Span = Option<(f64, f64)>;
+
 /// The x and y extents of every point and band end, with an optional reference value for y.
-fn extents(
-    series: &[Vec<BandPoint>],
-    reference_y: Option<f64>,
-) -> (Option<(f64, f64)>, Option<(f64, f64)>) {
+fn extents(series: &[Vec<BandPoint>], reference_y: Option<f64>) -> (Span, Span) {
     let points = || series.iter().flatten().filter(|p| p.y.is_finite());
     let xs = extent(points().map(|p| p.x));
     let ys = extent(
