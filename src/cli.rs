@@ -45,8 +45,7 @@ pub enum Command {
     Calibrate(CalibrateArgs),
     /// Join the folders of a sharded sweep into the folder a single run would write.
     Merge(MergeArgs),
-    /// Write one self-contained HTML report (and SVG charts) of run, compare, sweep or
-    /// calibration folders.
+    /// Write one self-contained HTML page of charts and tables from result folders.
     Report(ReportArgs),
 }
 
@@ -582,11 +581,11 @@ fn merge_command(args: MergeArgs) -> anyhow::Result<()> {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Result folders: runs, compare, sweep and calibration folders, in any mix.
-    #[arg(required = true)]
+    /// Result folders: run, compare, sweep and calibration folders, in any mix.
+    #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
     /// The report file [default: <first DIR>/report.html]; charts go in <stem>_files/ beside it.
-    #[arg(long, short = 'o')]
+    #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Overwrite an existing report.
     #[arg(long)]

@@ -321,6 +321,7 @@ fn ccg_spread(page: &mut Page, runs: &[Run]) {
             x_label: "CCG size, member practices".into(),
             y_label: axis_label(name),
             series,
+            dodge: true,
         };
         let id = page.chart_id(&format!("ccg_{name}"));
         let svg = chart.render(&id);
@@ -731,6 +732,7 @@ fn sweep_scatter(page: &mut Page, s: &Sweep, output: &str, numeric: &[Option<Vec
                 name: display_or(&s.name, &s.dir),
                 points,
             }],
+            dodge: false,
         };
         let id = page.chart_id(&format!(
             "sweep_{}_{output}_{}",

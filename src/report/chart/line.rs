@@ -200,9 +200,24 @@ pub struct ScatterChart {
     pub x_label: String,
     pub y_label: String,
     pub series: Vec<LineSeries>,
+    /// Shift each series a few pixels sideways so that points of several series at the same x
+    /// (the same CCG in two runs) stay apart.
+    pub dodge: bool,
 }
 
+/// Pixels between dodged series.
+const DODGE: f64 = 7.0;
+
 impl ScatterChart {
+    /// The sideways shift of series `i` in pixels.
+    fn shift(&self, i: usize) -> f64 {
+        if self.dodge {
+            (i as f64 - (self.series.len() as f64 - 1.0) / 2.0) * DODGE
+        } else {
+            0.0
+        }
+    }
+
     /// The title lines, frame and axes the chart is drawn on.
     pub(super) fn layout(&self) -> (Vec<String>, Frame, Axis, Axis) {
         let lines = wrap(&self.title, 88);
@@ -232,7 +247,7 @@ impl ScatterChart {
                 .iter()
                 .filter(|p| p.y.is_finite() && p.x.is_finite())
             {
-                let px = x.scale.px(p.x);
+                let px = x.scale.px(p.x) + self.shift(i);
                 if let Some((lo, hi)) = p.band {
                     svg.line(
                         (px, y.scale.px(lo)),

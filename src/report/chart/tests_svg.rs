@@ -184,6 +184,7 @@ fn a_scatter_draws_a_marker_and_interval_per_point() {
                 },
             ],
         }],
+        dodge: false,
     };
     let svg = chart.render("s");
     let doc = parse(&svg);
@@ -198,6 +199,18 @@ fn a_scatter_draws_a_marker_and_interval_per_point() {
     assert_eq!(intervals.len(), 2);
     assert!(close(y.scale.value(f(intervals[0], "y1")), 0.6, 0.001));
     assert!(close(y.scale.value(f(intervals[0], "y2")), 0.8, 0.001));
+
+    // Dodged: two series at the same x are drawn 7 pixels apart, either side of it.
+    let mut two = chart.clone();
+    two.dodge = true;
+    two.series.push(two.series[0].clone());
+    let svg = two.render("s");
+    let doc = parse(&svg);
+    let markers = with_class(&doc, "marker");
+    assert_eq!(markers.len(), 6);
+    let (a, b) = (f(markers[0], "data-cx"), f(markers[3], "data-cx"));
+    assert!(close(b - a, 7.0, 0.02), "{a} {b}");
+    assert!(close(x.scale.value((a + b) / 2.0), 8.0, 0.05));
 }
 
 #[test]
