@@ -711,3 +711,96 @@ fn target_metrics(path: &Path) -> Result<BTreeMap<String, String>, ReportError> 
     })?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    const MANIFEST: &str = r#"{"ccgsim_version": "0.1.0", "seed": 5, "replicates": 2, "ccgs": 1,
+        "practices": 3, "scenario": {"name": "s", "start": "2015-01", "months": 1,
+        "policy": {"training": {"rate": 0.25, "target": "all", "min_level": "none"}}}}"#;
+
+    #[test]
+    fn folders_are_told_apart_by_their_files() {
+        let run = folder(&[
+            ("manifest.json", "{}"),
+            ("timeseries.csv", ""),
+            ("replicates.csv", ""),
+        ]);
+        assert_eq!(detect(run.path()).unwrap(), Kind::Run);
+        let compare = folder(&[("manifest.json", "{}"), ("effects.csv", "")]);
+        assert_eq!(detect(compare.path()).unwrap(), Kind::Compare);
+        let half = folder(&[("posterior.csv", ""), ("ppc.csv", "")]);
+        let err = detect(half.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("calibration folder") && err.contains("generations.csv, targets.csv"),
+            "{err}"
+        );
+        let empty = folder(&[]);
+        let err = detect(empty.path()).unwrap_err().to_string();
+        assert!(err.contains(&empty.path().display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn columns_are_found_by_name_whatever_their_order() {
+        let plain = "scenario,tick,metric,mean,sd,ci_low,ci_high,n\n\
+                     s,0,mean_trust,0.5,0.1,0.4,0.6,2\ns,1,mean_trust,0.55,NA,NA,NA,1\n";
+        let shuffled = "n,metric,ci_high,tick,month,mean,ci_low,scenario,sd\n\
+                        2,mean_trust,0.6,0,2015-01,0.5,0.4,s,0.1\n1,mean_trust,NA,1,2015-02,0.55,NA,s,NA\n";
+        let mut loaded = Vec::new();
+        for ts in [plain, shuffled] {
+            let dir = folder(&[
+                ("manifest.json", MANIFEST),
+                ("timeseries.csv", ts),
+                ("replicates.csv", ""),
+            ]);
+            loaded.push(load_run(dir.path()).unwrap());
+        }
+        for run in &loaded {
+            assert_eq!(run.ticks(), 2);
+            assert_eq!(run.final_month().to_string(), "2015-02");
+            let s = &run.series["mean_trust"];
+            assert_eq!(s[0].unwrap().ci, Some((0.4, 0.6)));
+            assert_eq!(s[1].unwrap().mean, Some(0.55));
+            assert_eq!(s[1].unwrap().ci, None);
+            assert_eq!(run.policy[0].rate, Some(0.25));
+            assert_eq!(run.policy[1].rate, None);
+            assert!(run.by_ccg.is_none());
+        }
+    }
+
+    #[test]
+    fn effects_use_the_paired_interval_only_where_paired() {
+        let header = "scenario,reference,tick,month,metric,difference,ci_low,ci_high,unpaired_ci_low,unpaired_ci_high,n,paired\n";
+        let rows = "a,b,0,2015-01,mean_trust,0.1,0.05,0.15,0,0.2,3,true\n\
+                    a,b,0,2015-01,engaged_share,0.2,NA,NA,0.1,0.3,3,false\n";
+        let dir = folder(&[
+            ("manifest.json", "{}"),
+            ("effects.csv", &format!("{header}{rows}")),
+        ]);
+        let c = load_compare(dir.path()).unwrap();
+        assert_eq!(c.effects[0].interval(), Some((0.05, 0.15)));
+        assert_eq!(c.effects[1].interval(), Some((0.1, 0.3)));
+        assert_eq!(c.contrasts(), [("a".to_string(), "b".to_string())]);
+        let bad = folder(&[
+            ("manifest.json", "{}"),
+            (
+                "effects.csv",
+                &format!("{header}a,b,0,2015-01,mean_trust,x,NA,NA,NA,NA,3,true\n"),
+            ),
+        ]);
+        let err = load_compare(bad.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("effects.csv' line 2") && err.contains("\"x\""),
+            "{err}"
+        );
+    }
+}

@@ -163,3 +163,36 @@ impl Page {
         (html, self.charts)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_escape_text_and_keep_chart_files_unique() {
+        let mut page = Page::new("a <b> & c", "report_files");
+        page.paragraph("x < y");
+        page.table("", &["h&".to_string()], &[vec![Cell::number("1 < 2")]]);
+        let id = page.chart_id("trajectory mean/trust");
+        assert_eq!(id, "trajectory_mean_trust");
+        page.figure(&id, "<svg></svg>\n".into(), "first");
+        let again = page.chart_id("trajectory mean/trust");
+        assert_eq!(again, "trajectory_mean_trust_2");
+        page.figure(&again, "<svg></svg>".into(), "second");
+        let (html, charts) = page.finish();
+        assert!(html.contains("<title>a &lt;b&gt; &amp; c</title>"));
+        assert!(html.contains("<p>x &lt; y</p>"));
+        assert!(html.contains("<td class=\"num\">1 &lt; 2</td>"));
+        assert!(html.contains(&format!("content=\"{CSP}\"")));
+        assert!(
+            html.contains(
+                "<b>Figure 2.</b> second (file report_files/trajectory_mean_trust_2.svg)"
+            )
+        );
+        let files: Vec<&str> = charts.iter().map(|c| c.file.as_str()).collect();
+        assert_eq!(
+            files,
+            ["trajectory_mean_trust.svg", "trajectory_mean_trust_2.svg"]
+        );
+    }
+}
