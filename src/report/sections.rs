@@ -884,7 +884,7 @@ fn calibration(page: &mut Page, c: &Calibration) {
                 c.generations.saturating_sub(1)
             ),
             x_label: p.path.clone(),
-            y_label: "Posterior weight per bin".into(),
+            y_label: "Posterior weight per bin, share of the total (0-1)".into(),
             bins,
             marks,
         };
@@ -897,6 +897,24 @@ fn calibration(page: &mut Page, c: &Calibration) {
         );
     }
     ppc(page, c, &name);
+}
+
+/// The value axis title of the posterior-predictive check: the targets' common unit, if any.
+fn ppc_axis(c: &Calibration) -> String {
+    let units: Vec<Option<Unit>> = c
+        .checks
+        .iter()
+        .map(|k| {
+            c.target_metrics
+                .get(&k.target)
+                .and_then(|m| metric(m))
+                .map(|m| m.unit)
+        })
+        .collect();
+    match units.first() {
+        Some(Some(u)) if units.iter().all(|v| v == &Some(*u)) => format!("Value, {}", u.describe()),
+        _ => "Value of each target's measure".to_string(),
+    }
 }
 
 /// The posterior-predictive check: each target against the model's 95% range.
@@ -940,7 +958,7 @@ fn ppc(page: &mut Page, c: &Calibration, name: &str) {
     };
     let chart = ForestPlot {
         title: format!("Does the calibrated model reproduce the targets? ({name})"),
-        x_label: "Value of the target's measure".into(),
+        x_label: ppc_axis(c),
         rows,
         series: vec![model, target],
         reference_x: None,

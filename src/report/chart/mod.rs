@@ -259,8 +259,9 @@ pub fn linear_axis((lo, hi): (f64, f64), r0: f64, r1: f64, target: usize) -> Axi
         (lo - pad, hi + pad)
     };
     let step = nice_step(hi - lo, target);
-    let first = (lo / step - 1e-9).floor();
-    let last = (hi / step + 1e-9).ceil();
+    // Values within rounding error of a tick count as on it.
+    let first = (lo / step + 1e-9).floor();
+    let last = (hi / step - 1e-9).ceil();
     let decimals = decimals(step);
     let ticks = (0..=(last - first) as i64)
         .map(|k| {
@@ -569,6 +570,12 @@ mod tests {
         // A single value still gets an axis around it.
         let a = linear_axis((0.5, 0.5), 0.0, 100.0, 5);
         assert!(a.scale.d0 < 0.5 && a.scale.d1 > 0.5);
+        // Ends on a tick are not extended by another step.
+        let a = linear_axis((0.0, 0.15), 0.0, 100.0, 5);
+        assert_eq!(
+            (a.scale.d0, a.ticks.last().unwrap().1.as_str()),
+            (0.0, "0.15")
+        );
     }
 
     #[test]
