@@ -803,4 +803,34 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn a_sweep_summary_with_parameter_columns_reads_the_same() {
+        let manifest = r#"{"sweep": "g", "design": {"kind": "grid"}, "replicates": 2,
+            "parameters": [{"path": "policy.sanctions.rate", "column": "param_policy.sanctions.rate"}],
+            "outputs": [{"name": "engaged_share", "metric": "engaged_share", "at": "final"}]}"#;
+        let points = "point,param_policy.sanctions.rate\n0,0\n1,0.5\n";
+        let plain = "point,metric,mean,sd,ci_low,ci_high,n\n0,engaged_share,0.8,0.1,0.7,0.9,2\n1,engaged_share,0.6,NA,NA,NA,1\n";
+        let wide = "point,param_policy.sanctions.rate,metric,mean,sd,ci_low,ci_high,n\n0,0,engaged_share,0.8,0.1,0.7,0.9,2\n1,0.5,engaged_share,0.6,NA,NA,NA,1\n";
+        let mut loaded = Vec::new();
+        for summary in [plain, wide] {
+            let dir = folder(&[
+                ("manifest.json", manifest),
+                ("points.csv", points),
+                ("summary.csv", summary),
+                ("results.csv", ""),
+            ]);
+            assert_eq!(detect(dir.path()).unwrap(), Kind::Sweep);
+            let s = load_sweep(dir.path()).unwrap();
+            loaded.push((s.points, s.summary, s.design));
+        }
+        assert_eq!(loaded[0], loaded[1]);
+        let (points, summary, design) = &loaded[0];
+        assert_eq!(points, &[vec!["0".to_string()], vec!["0.5".to_string()]]);
+        assert_eq!(
+            summary[&(0, "engaged_share".to_string())].ci,
+            Some((0.7, 0.9))
+        );
+        assert_eq!(design, "grid");
+    }
 }
