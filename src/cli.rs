@@ -52,6 +52,8 @@ pub enum Command {
     /// The effect of each run against a reference run on every metric at every tick, paired by
     /// replicate where the runs share seed and population.
     Compare(CompareArgs),
+    /// Write one self-contained HTML page of charts and tables from result folders.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +134,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Calibrate(args) => calibrate_command(args),
         Command::Merge(args) => merge_command(args),
         Command::Compare(args) => compare_command(args),
+        Command::Report(args) => report_command(args),
     }
 }
 
@@ -145,6 +148,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         || err.is::<UsageError>()
         || err.is::<SweepError>()
         || err.is::<crate::compare::CompareError>()
+        || err.is::<crate::report::ReportError>()
     {
         2
     } else {
@@ -740,5 +744,26 @@ fn merge_command(args: MergeArgs) -> anyhow::Result<()> {
         count(points, "point"),
         args.out.display()
     );
+    Ok(())
+}
+
+// ---- Reports ----
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Result folders: run, compare, sweep and calibration folders, in any mix.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// The report file [default: <first DIR>/report.html]; charts go in <stem>_files/ beside it.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing report.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn report_command(args: ReportArgs) -> anyhow::Result<()> {
+    let report = crate::report::write_report(&args.dirs, args.out.as_deref(), args.force)?;
+    eprintln!("report -> {}", report.display());
     Ok(())
 }
