@@ -101,6 +101,10 @@ pub struct RunArgs {
     /// run to billions of rows). The other files are unchanged.
     #[arg(long)]
     pub no_by_ccg: bool,
+    /// Write report.html at the end: in the run's folder, or with several scenarios in the
+    /// parent folder, together with their comparison against the first (`compare_<first>/`).
+    #[arg(long)]
+    pub report: bool,
     /// No progress bar or summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -289,6 +293,28 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
     let cancel = cancel_flag();
     for plan in &plans {
         run_one(&args, plan, &pool, threads, &cancel)?;
+    }
+    if args.report {
+        let dirs: Vec<PathBuf> = plans.iter().map(|p| p.dir.clone()).collect();
+        let report = match (several, &args.out) {
+            (false, _) => crate::report::write_report(&dirs, None, args.force)?,
+            (true, out) => {
+                let parent = out.clone().unwrap_or_else(|| PathBuf::from("results"));
+                let runs = dirs
+                    .iter()
+                    .map(|d| crate::compare::Run::load(d))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let comparisons = crate::compare::compare(&runs[0], &runs[1..])?;
+                let folder = parent.join(format!("compare_{}", runs[0].info.scenario));
+                crate::compare::write(&folder, &runs[0].info, &comparisons, args.force)?;
+                let mut all = dirs.clone();
+                all.push(folder);
+                crate::report::write_report(&all, Some(&parent.join("report.html")), args.force)?
+            }
+        };
+        if !args.quiet {
+            eprintln!("report -> {}", report.display());
+        }
     }
     Ok(())
 }

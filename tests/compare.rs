@@ -295,3 +295,32 @@ fn bad_folders_exit_2_naming_the_folder() {
         .assert()
         .success();
 }
+
+#[test]
+fn run_with_report_writes_the_comparison_and_one_page_for_several_scenarios() {
+    let tmp = tempfile::tempdir().unwrap();
+    ccgsim()
+        .args(["run", "--quiet", "--report", "--replicates", "5", "--out"])
+        .arg(tmp.path())
+        .arg(repo("scenarios/baseline_to_2016.toml"))
+        .arg(repo("scenarios/sanctions_only.toml"))
+        .assert()
+        .success();
+    let rows = effects(&tmp.path().join("compare_baseline_to_2016"));
+    assert!(
+        rows.iter()
+            .all(|r| r["scenario"] == "sanctions_only" && r["paired"] == "true")
+    );
+    let page = fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    for name in ["baseline_to_2016", "sanctions_only", "Trust in the CCG"] {
+        assert!(page.contains(name), "report.html lacks {name}");
+    }
+    // A second run refuses to replace the results (and so the report) without --force.
+    ccgsim()
+        .args(["run", "--quiet", "--report", "--replicates", "5", "--out"])
+        .arg(tmp.path())
+        .arg(repo("scenarios/baseline_to_2016.toml"))
+        .arg(repo("scenarios/sanctions_only.toml"))
+        .assert()
+        .code(2);
+}

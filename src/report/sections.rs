@@ -427,6 +427,7 @@ fn effects_at_end(page: &mut Page, c: &Compare) {
         rows: forest_rows.iter().map(|m| label(m)).collect(),
         series,
         reference_x: Some(0.0),
+        first_style: 1,
     };
     let id = page.chart_id(&format!("effects_{}", folder_name(&c.dir)));
     let svg = chart.render(&id);
@@ -652,6 +653,7 @@ fn sweep_line(page: &mut Page, s: &Sweep, output: &str, xs: Option<&[f64]>) {
                     .collect(),
             }],
             reference_x: None,
+            first_style: 0,
         }
         .render(&id),
     };
@@ -962,6 +964,7 @@ fn ppc(page: &mut Page, c: &Calibration, name: &str) {
         rows,
         series: vec![model, target],
         reference_x: None,
+        first_style: 0,
     };
     let id = page.chart_id(&format!("ppc_{}", folder_name(&c.dir)));
     let svg = chart.render(&id);

@@ -27,6 +27,10 @@ pub struct ForestPlot {
     pub series: Vec<ForestSeries>,
     /// A vertical reference line (zero for differences).
     pub reference_x: Option<f64>,
+    /// The style (colour, marker) of the first series: 1 for effects against a reference, so
+    /// that each run keeps the style it has in the trajectory charts, where the reference is
+    /// drawn first.
+    pub first_style: usize,
 }
 
 /// The geometry shared by forest plots and bar charts: a band per row, a slot per series.
@@ -135,7 +139,7 @@ impl ForestPlot {
             );
         }
         for (s, series) in self.series.iter().enumerate() {
-            let st = style(s);
+            let st = style(self.first_style + s);
             svg.raw(&format!(
                 "<g class=\"series\" data-name=\"{}\">",
                 esc(&series.name)
@@ -174,7 +178,7 @@ impl ForestPlot {
             .series
             .iter()
             .enumerate()
-            .map(|(i, s)| (s.name.clone(), style(i), Key::Marker))
+            .map(|(i, s)| (s.name.clone(), style(self.first_style + i), Key::Marker))
             .collect();
         legend(&mut svg, &frame, id, &entries);
         svg.finish()

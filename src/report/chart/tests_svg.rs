@@ -247,6 +247,7 @@ fn a_forest_plot_draws_each_estimate_with_its_interval_and_a_zero_line() {
             },
         ],
         reference_x: Some(0.0),
+        first_style: 0,
     };
     let svg = chart.render("f");
     let doc = parse(&svg);
