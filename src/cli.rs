@@ -230,7 +230,7 @@ fn metrics_command(args: MetricsArgs) -> anyhow::Result<()> {
 /// One scenario of a `run` command, read and with the command line's overrides applied.
 struct PlannedRun {
     path: PathBuf,
-    text: Vec<u8>,
+    text: String,
     scenario: Scenario,
     dir: PathBuf,
 }
@@ -247,11 +247,8 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
     let several = args.scenarios.len() > 1;
     let mut plans: Vec<PlannedRun> = Vec::with_capacity(args.scenarios.len());
     for path in &args.scenarios {
-        let text = std::fs::read(path).map_err(|source| ScenarioError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let mut scenario = Scenario::load(path)?;
+        let text = crate::scenario::error::read_input(path)?;
+        let mut scenario = Scenario::parse(&text, path)?;
         if let Some(r) = args.replicates {
             scenario.replicates = r;
         }
@@ -364,7 +361,7 @@ fn run_one(
     let manifest = Manifest {
         ccgsim_version: env!("CARGO_PKG_VERSION"),
         scenario_path: path.display().to_string(),
-        scenario_sha256: sha256_hex(text),
+        scenario_sha256: sha256_hex(text.as_bytes()),
         seed: scenario.seed,
         replicates: scenario.replicates,
         threads,

@@ -3,7 +3,9 @@
 
 pub mod error;
 pub mod file;
+pub mod strict;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -278,13 +280,16 @@ impl Scenario {
                     c.problem("ccgs", "must list at least one CCG");
                 }
                 let mut specs = Vec::with_capacity(list.len());
+                // A hash set, not a scan of the CCGs before each one: a list of a million
+                // CCGs is checked in linear time.
+                let mut seen: HashSet<&str> = HashSet::with_capacity(list.len());
                 for (i, ccg) in list.iter().enumerate() {
                     let key = format!("ccgs[{i}]");
                     let mut cc = c.sub(&key);
                     if ccg.id.is_empty() {
                         cc.problem("id", "must not be empty");
                     }
-                    if list[..i].iter().any(|o| o.id == ccg.id) {
+                    if !seen.insert(ccg.id.as_str()) {
                         cc.problem("id", format!("duplicate CCG id \"{}\"", ccg.id));
                     }
                     let practices =
@@ -531,10 +536,41 @@ fn schedule(
     }
 }
 
-/// A run's name becomes its output folder, so it must be one plain folder name.
+/// The longest name, in bytes: a folder name may hold 255, and ccgsim adds to some names
+/// (`compare_<name>`, `<name>-shard-K-of-N`).
+pub const MAX_NAME_BYTES: usize = 200;
+
+/// A run's name becomes its output folder, so it must be one plain folder name that every
+/// common file system can hold: not empty, at most [`MAX_NAME_BYTES`] bytes, no path separator,
+/// no control character (NUL included), none of `: * ? " < > |`, not starting with `.` or `-`
+/// (a hidden folder, or one that reads as an option) and not ending with a space or `.`.
 pub fn check_folder_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-        return Err(format!("must be a plain folder name, got \"{name}\""));
+    let shown = name.escape_debug();
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "is {} bytes long; a name becomes a folder name and may have at most {MAX_NAME_BYTES}",
+            name.len()
+        ));
+    }
+    if let Some(c) = name.chars().find(|&c| {
+        c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+    }) {
+        return Err(format!(
+            "becomes a folder name, so it may not contain {}; got \"{shown}\"",
+            if c.is_control() {
+                format!("a control character ({})", c.escape_unicode())
+            } else {
+                format!("'{c}'")
+            }
+        ));
+    }
+    if name.starts_with(['.', '-']) || name.ends_with(['.', ' ']) || name.trim().is_empty() {
+        return Err(format!(
+            "becomes a folder name, so it may not start with '.' or '-', end with '.' or a space, or be blank; got \"{shown}\""
+        ));
     }
     Ok(())
 }

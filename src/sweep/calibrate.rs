@@ -111,14 +111,11 @@ impl Calibration {
             spec::load_base(path, &text, f.scenario.as_deref(), f.model.as_deref())?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let targets_path = dir.join(&f.targets);
-        let targets_text = std::fs::read_to_string(&targets_path).map_err(|e| {
+        let targets_text = crate::scenario::error::read_input(&targets_path).map_err(|e| {
             located(
                 &text,
                 path,
-                problem(
-                    "targets",
-                    format!("could not read '{}': {e}", targets_path.display()),
-                ),
+                problem("targets", crate::scenario::error::describe_read_error(&e)),
             )
         })?;
         let rows = read_targets(&targets_text).map_err(|m| {

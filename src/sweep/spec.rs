@@ -427,12 +427,8 @@ pub fn load_base(
         },
         (Some(s), None) => {
             let base_path = path.parent().unwrap_or(Path::new(".")).join(s);
-            let base_text = std::fs::read_to_string(&base_path).map_err(|e| {
-                err(
-                    "scenario",
-                    format!("could not read '{}': {e}", base_path.display()),
-                )
-            })?;
+            let base_text = error::read_input(&base_path)
+                .map_err(|e| err("scenario", crate::scenario::error::describe_read_error(&e)))?;
             let scenario = Scenario::parse(&base_text, &base_path)
                 .map_err(|e| err("scenario", format!("the base scenario is not valid: {e}")))?;
             let table: Table = base_text
@@ -475,11 +471,9 @@ pub fn apply_set(base: &mut Base, set: &Table) -> Result<(), Problem> {
             .ok_or_else(|| problem(&key, format!("\"{path}\" is not a dotted key path")))?;
         tomlpath::set(&mut b.table, &segments, value.clone(), &b.defaults)
             .map_err(|m| problem(&key, m))?;
-        let file: ScenarioFile = b
-            .table
-            .clone()
-            .try_into()
-            .map_err(|e: toml::de::Error| problem(&key, e.message().trim().to_string()))?;
+        let file: ScenarioFile = crate::scenario::strict::from_table(b.table.clone()).map_err(
+            |e: toml::de::Error| problem(&key, crate::scenario::error::plain_message(e.message())),
+        )?;
         b.scenario = Scenario::from_file(file, Some(b.name.clone()))
             .map_err(|p| problem(&key, format!("`{}`: {}", p.key, p.message)))?;
     }
@@ -548,9 +542,13 @@ pub fn scenario_with(
     assigned: &[(&Parameter, &Value)],
 ) -> Result<Scenario, Problem> {
     let table = table_with(b, assigned)?;
-    let file: ScenarioFile = table
-        .try_into()
-        .map_err(|e: toml::de::Error| problem("(scenario)", e.message().trim().to_string()))?;
+    let file: ScenarioFile =
+        crate::scenario::strict::from_table(table).map_err(|e: toml::de::Error| {
+            problem(
+                "(scenario)",
+                crate::scenario::error::plain_message(e.message()),
+            )
+        })?;
     Scenario::from_file(file, Some(b.name.clone()))
 }
 
