@@ -70,9 +70,9 @@ pub struct BenchArgs {
     /// Replicates per run.
     #[arg(long, short = 'r', default_value_t = 10)]
     pub replicates: u32,
-    /// Worker threads [default: all cores]; with --scaling, the largest count tried.
-    #[arg(long, short = 't')]
-    pub threads: Option<usize>,
+    /// Threads (with --scaling, the largest count tried) and memory.
+    #[command(flatten)]
+    pub resources: crate::cli::Resources,
     /// Run 1, 2, ... up to --threads threads on the same work and report parallel efficiency.
     #[arg(long)]
     pub scaling: bool,
@@ -227,13 +227,16 @@ pub fn bench_command(args: BenchArgs) -> anyhow::Result<()> {
     if args.practices_per_ccg == Some(0) {
         return Err(crate::cli::UsageError::new("--practices-per-ccg must be at least 1").into());
     }
-    let max_threads = match args.threads {
-        Some(0) => return Err(crate::cli::UsageError::new("--threads must be at least 1").into()),
-        Some(t) => t,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let max_threads = args.resources.threads()?;
     let text = bench_scenario(ccgs, args.practices_per_ccg, args.ticks, args.replicates);
     let scenario = Scenario::parse(&text, Path::new("bench.toml"))?;
+    let shape = crate::limits::Shape::of_scenario(&scenario);
+    args.resources.enforce(
+        "the benchmark",
+        &crate::limits::run(&scenario, &shape, max_threads, false),
+        max_threads,
+        "use fewer CCGs, practices or threads, or give --max-memory if more can be used",
+    )?;
 
     let thread_counts: Vec<usize> = if args.scaling {
         (1..=max_threads).collect()

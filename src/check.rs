@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use crate::limits::{self, Shape};
 use crate::population::Population;
 use crate::scenario::Scenario;
 use crate::scenario::error::read_input;
@@ -61,26 +62,48 @@ impl InputKind {
 /// Validate the file at `path` as its kind and describe it in one line: what it is, what it holds
 /// and the command that runs it. Errors are the loaders' own (exit code 2 for a file the user can
 /// fix).
-pub fn check_file(path: &Path) -> anyhow::Result<String> {
+///
+/// The memory (and roughly the time) the file's computation needs on `threads` threads is
+/// estimated and reported, and the file is refused, as `run`, `sweep` or `calibrate` would refuse
+/// it, when that exceeds `max_memory` or, without it, the memory available.
+pub fn check_file(path: &Path, threads: usize, max_memory: Option<u128>) -> anyhow::Result<String> {
     let text = read_input(path)?;
     let shown = path.display();
+    let what = format!("'{shown}'");
     Ok(match InputKind::of(&text) {
         InputKind::Scenario => {
             let s = Scenario::parse(&text, path)?;
+            // Bounded from the file first: a generated population is built only if it fits.
+            let need = |shape: &Shape| limits::run(&s, shape, threads, true);
+            let refuse = |footprint: &limits::Footprint| {
+                let lean = limits::run(&s, &Shape::of_scenario(&s), threads, false);
+                let advice = if limits::enforce("", &lean, threads, max_memory, "").is_ok() {
+                    "`ccgsim run --no-by-ccg` (no per-CCG accumulators) would fit"
+                } else {
+                    limits::RUN_ADVICE
+                };
+                limits::enforce(what.clone(), footprint, threads, max_memory, advice)
+            };
+            refuse(&need(&Shape::of_scenario(&s)))?;
             let pop = Population::build(&s);
+            let footprint = need(&Shape::of_population(&pop));
+            refuse(&footprint)?;
             format!(
-                "{shown}: ok ({}: {}, {}, {} from {}, {}, seed {}); run it with `ccgsim run {shown}`",
+                "{shown}: ok ({}: {}, {}, {} from {}, {}, seed {}; needs {}); run it with `ccgsim run {shown}`",
                 s.name,
                 count(pop.ccgs.len(), "CCG"),
                 count(pop.practices(), "practice"),
                 count(s.months, "month"),
                 s.start,
                 count(s.replicates, "replicate"),
-                s.seed
+                s.seed,
+                footprint.describe(threads)
             )
         }
         InputKind::Sweep => {
             let sweep = Sweep::load(path)?;
+            let footprint = sweep.footprint(threads);
+            limits::enforce(what, &footprint, threads, max_memory, limits::SWEEP_ADVICE)?;
             let points = sweep.point_count();
             let analyse = match sweep.design {
                 Design::Sobol { .. } | Design::Morris { .. } => {
@@ -89,7 +112,7 @@ pub fn check_file(path: &Path) -> anyhow::Result<String> {
                 _ => String::new(),
             };
             format!(
-                "{shown}: ok, a {} ({} design, {}, {} x {} = {}, {}); run it with `ccgsim sweep {shown}`{analyse}",
+                "{shown}: ok, a {} ({} design, {}, {} x {} = {}, {}; needs {}); run it with `ccgsim sweep {shown}`{analyse}",
                 InputKind::Sweep.describe(),
                 sweep.design.kind(),
                 count(sweep.parameters.len(), "parameter"),
@@ -97,18 +120,22 @@ pub fn check_file(path: &Path) -> anyhow::Result<String> {
                 count(sweep.replicates, "replicate"),
                 count(points as u64 * u64::from(sweep.replicates), "run"),
                 count(sweep.outputs.len(), "output"),
+                footprint.describe(threads),
             )
         }
         InputKind::Calibration => {
             let c = Calibration::load(path)?;
+            let footprint = c.footprint(threads);
+            limits::enforce(what, &footprint, threads, max_memory, limits::SWEEP_ADVICE)?;
             format!(
-                "{shown}: ok, a {} ({}, {}, {}, up to {}, {} per candidate); run it with `ccgsim calibrate {shown}`",
+                "{shown}: ok, a {} ({}, {}, {}, up to {}, {} per candidate; needs {}); run it with `ccgsim calibrate {shown}`",
                 InputKind::Calibration.describe(),
                 count(c.parameters.len(), "parameter"),
                 count(c.targets.len(), "target"),
                 count(c.settings.particles, "particle"),
                 count(c.settings.generations, "generation"),
                 count(c.replicates, "replicate"),
+                footprint.describe(threads),
             )
         }
     })

@@ -87,9 +87,8 @@ pub struct RunArgs {
     /// seed is used for all unless this is given).
     #[arg(long, short = 's')]
     pub seed: Option<u64>,
-    /// Worker threads [default: all cores]. Results do not depend on it.
-    #[arg(long, short = 't')]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub resources: Resources,
     /// Output folder [default: results/<scenario name>]. With several scenarios, the parent
     /// folder of their folders, one per scenario named after it [default: results].
     #[arg(long, short = 'o')]
@@ -115,6 +114,9 @@ pub struct CheckArgs {
     /// Files to validate: scenario, sweep or calibration files (TOML), told apart by their keys.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// The threads and memory the estimate is for (those of `run`, `sweep` or `calibrate`).
+    #[command(flatten)]
+    pub resources: Resources,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +155,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         || err.is::<SweepError>()
         || err.is::<crate::compare::CompareError>()
         || err.is::<crate::report::ReportError>()
+        || err.is::<crate::limits::TooBig>()
     {
         2
     } else {
@@ -171,9 +174,49 @@ impl UsageError {
     }
 }
 
+/// The machine resources a command may use: worker threads and memory.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Resources {
+    /// Worker threads [default: all cores]. Results do not depend on it.
+    #[arg(long, short = 't')]
+    pub threads: Option<usize>,
+    /// Allow more than 8 worker threads per available core.
+    #[arg(long)]
+    pub force_threads: bool,
+    /// The most memory the command may plan to use, e.g. 4GiB or 512M [default: what the
+    /// machine has available]. Work whose estimate exceeds it is refused before it starts.
+    #[arg(long, value_name = "SIZE", value_parser = crate::limits::parse_size)]
+    pub max_memory: Option<u128>,
+}
+
+impl Resources {
+    /// The worker-thread count (see [`crate::limits::threads`]).
+    pub fn threads(&self) -> anyhow::Result<usize> {
+        crate::limits::threads(self.threads, self.force_threads).map_err(|m| UsageError(m).into())
+    }
+
+    /// Refuse `footprint` if it exceeds the memory ceiling.
+    pub fn enforce(
+        &self,
+        what: impl Into<String>,
+        footprint: &crate::limits::Footprint,
+        threads: usize,
+        advice: &'static str,
+    ) -> anyhow::Result<()> {
+        Ok(crate::limits::enforce(
+            what,
+            footprint,
+            threads,
+            self.max_memory,
+            advice,
+        )?)
+    }
+}
+
 fn check_command(args: CheckArgs) -> anyhow::Result<()> {
+    let threads = args.resources.threads()?;
     for path in &args.files {
-        let line = crate::check::check_file(path)?;
+        let line = crate::check::check_file(path, threads, args.resources.max_memory)?;
         write_stdout(format!("{line}\n").as_bytes())?;
     }
     Ok(())
@@ -239,11 +282,7 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
     if args.replicates == Some(0) {
         return Err(UsageError("--replicates must be at least 1".into()).into());
     }
-    let threads = match args.threads {
-        Some(0) => return Err(UsageError("--threads must be at least 1".into()).into()),
-        Some(t) => t,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let threads = args.resources.threads()?;
     let several = args.scenarios.len() > 1;
     let mut plans: Vec<PlannedRun> = Vec::with_capacity(args.scenarios.len());
     for path in &args.scenarios {
@@ -279,7 +318,18 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
             dir,
         });
     }
-    // Every folder is checked before anything runs, so a clash is found at once.
+    // Every scenario's needs and every folder are checked before anything runs, so that a run
+    // too big for the machine, or a clash, is found at once.
+    for plan in &plans {
+        let shape = crate::limits::Shape::of_scenario(&plan.scenario);
+        let footprint = crate::limits::run(&plan.scenario, &shape, threads, !args.no_by_ccg);
+        args.resources.enforce(
+            format!("'{}'", plan.path.display()),
+            &footprint,
+            threads,
+            crate::limits::RUN_ADVICE,
+        )?;
+    }
     for plan in &plans {
         prepare_dir(&plan.dir, args.force)?;
     }
@@ -332,6 +382,22 @@ fn run_one(
         dir,
     } = plan;
     let population = Population::build(scenario);
+    // Now exact: a generated population was only bounded before it was built.
+    let footprint = crate::limits::run(
+        scenario,
+        &crate::limits::Shape::of_population(&population),
+        threads,
+        !args.no_by_ccg,
+    );
+    args.resources.enforce(
+        format!("'{}'", path.display()),
+        &footprint,
+        threads,
+        crate::limits::RUN_ADVICE,
+    )?;
+    if !args.quiet && footprint.seconds(threads) > 60.0 {
+        eprintln!("{}: needs {}", scenario.name, footprint.describe(threads));
+    }
     let progress = bar(
         args.quiet,
         scenario.replicates as u64,
@@ -508,9 +574,8 @@ pub struct SweepArgs {
     /// Run only shard K of N (points p with p mod N = K - 1); join shards with `ccgsim merge`.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
-    /// Worker threads [default: all cores]. Results do not depend on it.
-    #[arg(long, short = 't')]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub resources: Resources,
     /// No progress bar or summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -526,9 +591,8 @@ pub struct SensitivityArgs {
     /// Seed of the bootstrap resampling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Worker threads [default: all cores]. Results do not depend on it.
-    #[arg(long, short = 't')]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub resources: Resources,
     /// Do not print the table.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -544,9 +608,8 @@ pub struct CalibrateArgs {
     /// Overwrite an existing, non-empty output folder.
     #[arg(long)]
     pub force: bool,
-    /// Worker threads [default: all cores]. Results do not depend on it.
-    #[arg(long, short = 't')]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub resources: Resources,
     /// No progress or summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -569,12 +632,8 @@ pub struct MergeArgs {
 /// its points are done, so that tests can check `--resume` deterministically.
 const STOP_AFTER_ENV: &str = "CCGSIM_TEST_STOP_AFTER_POINTS";
 
-fn thread_pool(threads: Option<usize>) -> anyhow::Result<(rayon::ThreadPool, usize)> {
-    let threads = match threads {
-        Some(0) => return Err(UsageError("--threads must be at least 1".into()).into()),
-        Some(t) => t,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+fn thread_pool(resources: &Resources) -> anyhow::Result<(rayon::ThreadPool, usize)> {
+    let threads = resources.threads()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -614,7 +673,14 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
         })?),
     };
     let sweep = Sweep::load(&args.sweep)?;
-    let (pool, threads) = thread_pool(args.threads)?;
+    let threads = args.resources.threads()?;
+    args.resources.enforce(
+        format!("'{}'", args.sweep.display()),
+        &sweep.footprint(threads),
+        threads,
+        crate::limits::SWEEP_ADVICE,
+    )?;
+    let (pool, threads) = thread_pool(&args.resources)?;
     let out = args.out.clone().unwrap_or_else(|| {
         let name = match shard {
             None => sweep.name.clone(),
@@ -675,7 +741,18 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
 }
 
 fn sensitivity_command(args: SensitivityArgs) -> anyhow::Result<()> {
-    let (pool, _) = thread_pool(args.threads)?;
+    let (pool, threads) = thread_pool(&args.resources)?;
+    let inputs = [
+        args.sweep_dir.join("results.csv"),
+        args.sweep_dir.join("summary.csv"),
+    ];
+    let inputs: Vec<&std::path::Path> = inputs.iter().map(|p| p.as_path()).collect();
+    args.resources.enforce(
+        format!("the sensitivity analysis of '{}'", args.sweep_dir.display()),
+        &crate::limits::files(&inputs, threads, args.bootstrap, 0),
+        threads,
+        "use fewer --bootstrap resamples or give --max-memory if more can be used",
+    )?;
     let rows = pool.install(|| {
         crate::sweep::sensitivity::analyse(&args.sweep_dir, args.bootstrap, args.seed)
     })?;
@@ -700,7 +777,14 @@ fn sensitivity_command(args: SensitivityArgs) -> anyhow::Result<()> {
 fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
     let clock = Instant::now();
     let c = Calibration::load(&args.calibration)?;
-    let (pool, threads) = thread_pool(args.threads)?;
+    let threads = args.resources.threads()?;
+    args.resources.enforce(
+        format!("'{}'", args.calibration.display()),
+        &c.footprint(threads),
+        threads,
+        crate::limits::SWEEP_ADVICE,
+    )?;
+    let (pool, threads) = thread_pool(&args.resources)?;
     let dir = args
         .out
         .clone()

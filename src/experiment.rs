@@ -53,7 +53,7 @@ pub struct EnsembleOptions {
 /// Practices per task: CCGs are grouped into consecutive chunks of at least this many practices,
 /// so a task is large enough that scheduling costs are negligible (one month of a 33-practice CCG
 /// is far too small a task). The chunks depend only on the population, never on the threads.
-const CHUNK_PRACTICES: u64 = 2048;
+pub(crate) const CHUNK_PRACTICES: u64 = 2048;
 
 /// Consecutive ranges of CCG indices, each with at least [`CHUNK_PRACTICES`] practices (but the
 /// last).
@@ -76,7 +76,7 @@ pub fn ccg_chunks(population: &Population) -> Vec<Range<usize>> {
 
 /// How many replicates to run per batch: enough tasks to keep every thread busy, few enough
 /// that a batch's tallies stay small. Does not affect results.
-fn batch_replicates(
+pub(crate) fn batch_replicates(
     chunks: usize,
     ccgs: usize,
     ticks: usize,

@@ -113,25 +113,30 @@ pub fn write_by_ccg(
     .with_context(&ctx)?;
     w.flush().with_context(&ctx)?;
     // Each CCG's rows are formatted in parallel into its own buffer, then written in CCG order:
-    // the same bytes as writing them one by one.
+    // the same bytes as writing them one by one. CCGs go a batch at a time, so that what is held
+    // in memory stays within [`BY_CCG_BATCH`] CCGs' rows however large the population.
     let months = months(scenario, summary);
-    let blocks: Vec<Vec<u8>> = population
-        .ccgs
-        .par_iter()
-        .enumerate()
-        .map(|(c, ccg)| ccg_rows(&scenario.name, &months, c, ccg, summary))
-        .collect::<Result<_, _>>()
-        .with_context(&ctx)?;
     let mut out = w
         .into_inner()
         .map_err(|e| e.into_error())
         .with_context(&ctx)?;
-    for block in &blocks {
-        out.write_all(block).with_context(&ctx)?;
+    for (b, batch) in population.ccgs.chunks(BY_CCG_BATCH).enumerate() {
+        let blocks: Vec<Vec<u8>> = batch
+            .par_iter()
+            .enumerate()
+            .map(|(i, ccg)| ccg_rows(&scenario.name, &months, b * BY_CCG_BATCH + i, ccg, summary))
+            .collect::<Result<_, _>>()
+            .with_context(&ctx)?;
+        for block in &blocks {
+            out.write_all(block).with_context(&ctx)?;
+        }
     }
     out.flush().with_context(&ctx)?;
     Ok(Some(file))
 }
+
+/// CCGs whose `by_ccg.csv` rows are formatted together: about 30 MB of rows over 36 months.
+pub const BY_CCG_BATCH: usize = 256;
 
 /// The rows of `by_ccg.csv` for CCG number `c`; `months[tick]` is the tick's calendar month.
 fn ccg_rows(

@@ -204,6 +204,37 @@ impl Calibration {
         Ok(out)
     }
 
+    /// What the calibration needs (see [`crate::limits`]): a candidate's model, tallies and
+    /// workspace on every thread at once, and the particles of every generation. The work is
+    /// counted as every generation trying twice its particles (acceptance of one in two); a
+    /// harder target costs more.
+    pub fn footprint(&self, threads: usize) -> crate::limits::Footprint {
+        use crate::limits::Shape;
+        let (shape, months) = match &self.base {
+            Base::Scenario(b) => (Shape::of_scenario(&b.scenario), b.scenario.months),
+            Base::Builtin(_) => (
+                Shape {
+                    ccgs: 0,
+                    practices: 0,
+                    largest: 0,
+                },
+                0,
+            ),
+        };
+        let candidates = 2 * (self.settings.particles * self.settings.generations) as u128;
+        let practice_months =
+            candidates * self.replicates as u128 * shape.practices * months as u128
+                + self.predictive_replicates as u128 * shape.practices * months as u128;
+        let mut f =
+            crate::limits::points(months, &shape, threads as u128, 1, threads, practice_months);
+        let per_particle = 8 * (self.parameters.len() + self.targets.len() + 2) as u128 + 64;
+        f.parts.push((
+            "particles",
+            per_particle * (self.settings.particles * (self.settings.generations + 1)) as u128,
+        ));
+        f
+    }
+
     /// Root mean square of the standardised misses of `outputs` (one per target).
     pub fn distance(&self, outputs: &[f64]) -> f64 {
         let s: f64 = self
@@ -218,32 +249,72 @@ impl Calibration {
 }
 
 /// Target rows: id -> (value, se). The CSV needs `id`, `value` and `se` (or `tolerance`) columns;
-/// others (source, quote, ...) are carried along unread.
+/// others (source, quote, ...) are carried along unread. Ids must be unique and non-empty, and
+/// `value` and `se` finite numbers (`se` positive); errors name the CSV line.
 fn read_targets(text: &str) -> Result<Vec<(String, f64, f64)>, String> {
     let mut r = csv::Reader::from_reader(text.as_bytes());
-    let headers = r.headers().map_err(|e| e.to_string())?.clone();
+    let headers = r
+        .headers()
+        .map_err(|e| format!("line 1: {}", csv_problem(&e)))?
+        .clone();
     let col = |name: &str| headers.iter().position(|h| h == name);
-    let id = col("id").ok_or("needs an `id` column")?;
-    let value = col("value").ok_or("needs a `value` column")?;
+    let mut names = std::collections::HashSet::new();
+    if let Some(h) = headers.iter().find(|h| !names.insert(*h)) {
+        return Err(format!("line 1: column `{h}` is named twice"));
+    }
+    let id = col("id").ok_or("line 1: needs an `id` column")?;
+    let value = col("value").ok_or("line 1: needs a `value` column")?;
     let se = col("se")
         .or_else(|| col("tolerance"))
-        .ok_or("needs an `se` (or `tolerance`) column")?;
+        .ok_or("line 1: needs an `se` (or `tolerance`) column")?;
     let mut out = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let rec = rec.map_err(|e| e.to_string())?;
+    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| {
+            let line = e
+                .position()
+                .map_or(String::new(), |p| format!("line {}: ", p.line()));
+            format!("{line}{}", csv_problem(&e))
+        })?;
+        let line = rec.position().map_or(0, |p| p.line());
         let num = |c: usize, what: &str| -> Result<f64, String> {
-            rec.get(c)
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("row {}: `{what}` is not a number", i + 2))
+            let cell = rec.get(c).unwrap_or("").trim();
+            match cell.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                _ => Err(format!(
+                    "line {line}: `{what}` must be a finite number, got \"{}\"",
+                    cell.escape_debug()
+                )),
+            }
         };
         let s = num(se, "se")?;
         if s <= 0.0 {
-            return Err(format!("row {}: `se` must be positive", i + 2));
+            return Err(format!("line {line}: `se` must be positive"));
         }
-        out.push((rec[id].to_string(), num(value, "value")?, s));
+        let target = rec[id].trim().to_string();
+        if target.is_empty() {
+            return Err(format!("line {line}: `id` is empty"));
+        }
+        if let Some(first) = seen.insert(target.clone(), line) {
+            return Err(format!(
+                "line {line}: duplicate id \"{target}\" (first on line {first}); each target may appear once"
+            ));
+        }
+        out.push((target, num(value, "value")?, s));
     }
     Ok(out)
+}
+
+/// A CSV reader's error in the words of the file (no internal names).
+pub fn csv_problem(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("has {len} fields where the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { .. } => "is not UTF-8 text".to_string(),
+        csv::ErrorKind::Io(e) => format!("could not be read: {e}"),
+        _ => "is not valid CSV".to_string(),
+    }
 }
 
 fn validate(

@@ -352,6 +352,72 @@ impl Sweep {
         self.design.unit_points(&levels, &lists, self.seed)
     }
 
+    /// What running the sweep needs (see [`crate::limits`]): a chunk of points' models and
+    /// tallies at once and a workspace per thread, sized by the base population, or by the
+    /// largest point's where the parameters change the population or the months (up to 4,096
+    /// points spread over the design are looked at).
+    pub fn footprint(&self, threads: usize) -> crate::limits::Footprint {
+        use crate::limits::Shape;
+        let reps = self.replicates as u128;
+        let points = self.point_count() as u128;
+        let Base::Scenario(b) = &self.base else {
+            let empty = Shape {
+                ccgs: 0,
+                practices: 0,
+                largest: 0,
+            };
+            return crate::limits::points(0, &empty, 4096, self.replicates, threads, 0);
+        };
+        let mut shape = Shape::of_scenario(&b.scenario);
+        let mut months = b.scenario.months;
+        let mut practice_months = shape.practices * months as u128 * reps * points;
+        let structural = self.parameters.iter().any(|p| {
+            ["population", "ccgs", "months"].iter().any(|k| {
+                p.path == *k
+                    || p.path.starts_with(&format!("{k}."))
+                    || p.path.starts_with(&format!("{k}["))
+            })
+        });
+        if structural {
+            let unit_points = self.unit_points();
+            let step = unit_points.len().div_ceil(4096).max(1);
+            let (mut seen, mut work) = (0u128, 0u128);
+            for u in unit_points.iter().step_by(step) {
+                let values: Vec<Value> = self
+                    .parameters
+                    .iter()
+                    .zip(u)
+                    .map(|(par, &x)| par.value_at(x))
+                    .collect();
+                let assigned: Vec<(&Parameter, &Value)> =
+                    self.parameters.iter().zip(&values).collect();
+                // A point that fails validation is reported when the sweep reaches it.
+                let Ok(s) = scenario_with(b, &assigned) else {
+                    continue;
+                };
+                let point = Shape::of_scenario(&s);
+                shape.ccgs = shape.ccgs.max(point.ccgs);
+                shape.largest = shape.largest.max(point.largest);
+                months = months.max(s.months);
+                work += point.practices * s.months as u128 * reps;
+                seen += 1;
+            }
+            if let Some(mean) = (work * points).checked_div(seen) {
+                practice_months = mean;
+            }
+        }
+        let units = (shape.ccgs * reps).max(1);
+        let chunk_points = (2048 / units).clamp(1, 4096);
+        crate::limits::points(
+            months,
+            &shape,
+            chunk_points,
+            self.replicates,
+            threads,
+            practice_months,
+        )
+    }
+
     /// The seed of point `p`: every replicate stream of the point derives from it.
     pub fn point_seed(&self, p: usize) -> u64 {
         crate::rng::derive_seed(self.seed, crate::rng::Purpose::Sweep, p as u64, 0)
