@@ -310,7 +310,10 @@ pub fn csv_problem(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
-        } => format!("has {len} fields where the header has {expected_len}"),
+        } => format!(
+            "has {} where the header has {expected_len}",
+            crate::words::count(*len, "field")
+        ),
         csv::ErrorKind::Utf8 { .. } => "is not UTF-8 text".to_string(),
         csv::ErrorKind::Io(e) => format!("could not be read: {e}"),
         _ => "is not valid CSV".to_string(),
