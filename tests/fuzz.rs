@@ -411,7 +411,7 @@ fn no_input_panics_or_exits_other_than_0_or_2() {
     }
     let _ = std::panic::take_hook();
     eprintln!(
-        "fuzz: {cases} cases in {seconds} s at most, {refused} refused with exit code 2, slowest {:.2} s",
+        "fuzz (seed {seed}): {cases} cases in {seconds} s at most, {refused} refused with exit code 2, slowest {:.2} s",
         slowest.as_secs_f64()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -366,7 +366,12 @@ impl Sweep {
                 practices: 0,
                 largest: 0,
             };
-            return crate::limits::points(0, &empty, 4096, self.replicates, threads, 0);
+            let mut f = crate::limits::points(0, &empty, 4096, self.replicates, threads, 0);
+            f.parts.push((
+                "the design's points",
+                points * (self.parameters.len() as u128 * 8 + 32),
+            ));
+            return f;
         };
         let mut shape = Shape::of_scenario(&b.scenario);
         let mut months = b.scenario.months;
@@ -378,7 +383,11 @@ impl Sweep {
                     || p.path.starts_with(&format!("{k}["))
             })
         });
-        if structural {
+        let k = self.parameters.len() as u128;
+        // The design's points, kept in unit coordinates for the whole sweep.
+        let design_bytes = points * (k * 8 + 32);
+        // Looking at the points needs the design in memory: only where it is small.
+        if structural && design_bytes < 256 << 20 {
             let unit_points = self.unit_points();
             let step = unit_points.len().div_ceil(4096).max(1);
             let (mut seen, mut work) = (0u128, 0u128);
@@ -408,14 +417,17 @@ impl Sweep {
         }
         let units = (shape.ccgs * reps).max(1);
         let chunk_points = (2048 / units).clamp(1, 4096);
-        crate::limits::points(
+        let mut f = crate::limits::points(
             months,
             &shape,
             chunk_points,
             self.replicates,
             threads,
             practice_months,
-        )
+        );
+        f.parts.push(("the design's points", design_bytes));
+        f.parts.sort_by_key(|p| std::cmp::Reverse(p.1));
+        f
     }
 
     /// The seed of point `p`: every replicate stream of the point derives from it.
