@@ -619,3 +619,33 @@ fn inputs_that_are_not_small_files_are_refused_without_reading_them_all() {
         }
     }
 }
+
+/// Lists are validated in linear time: 300,000 listed CCGs (the last a duplicate of the first)
+/// are checked and the duplicate found. With the quadratic scan this replaced, that took minutes
+/// (80,000 took 15 s); there is no timed assertion, but a regression would stall this test.
+#[test]
+fn a_long_list_of_ccgs_is_checked_in_linear_time() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("name = \"long\"\nmonths = 2\nreplicates = 1\n");
+    for i in 0..300_000 {
+        let _ = write!(text, "[[ccgs]]\nid = \"C{i}\"\npractices = 3\n");
+    }
+    let path = dir.path().join("long.toml");
+    std::fs::write(&path, &text).unwrap();
+    let out = ccgsim().arg("check").arg(&path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.push_str("[[ccgs]]\nid = \"C0\"\npractices = 3\n");
+    std::fs::write(&path, &text).unwrap();
+    let out = ccgsim().arg("check").arg(&path).output().unwrap();
+    assert_refused(
+        &out,
+        &path,
+        "ccgs[300000].id`: duplicate CCG id \"C0\"",
+        "long list",
+    );
+}

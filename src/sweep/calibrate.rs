@@ -415,15 +415,19 @@ fn validate(
         Base::Builtin(_) => None,
     };
     let mut targets: Vec<Target> = Vec::new();
+    // Hash lookups, so that long target lists are matched in linear time.
+    let by_id: std::collections::HashMap<&str, &(String, f64, f64)> =
+        rows.iter().map(|r| (r.0.as_str(), r)).collect();
+    let mut matched: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (i, m) in f.matches.iter().enumerate() {
         let key = |k: &str| format!("match[{i}].{k}");
-        let Some((id, value, se)) = rows.iter().find(|r| r.0 == m.target) else {
+        let Some(&(id, value, se)) = by_id.get(m.target.as_str()) else {
             return Err(problem(
                 key("target"),
                 format!("no row with id \"{}\" in the targets file", m.target),
             ));
         };
-        if targets.iter().any(|t| t.id == *id) {
+        if !matched.insert(id.as_str()) {
             return Err(problem(
                 key("target"),
                 format!("target \"{id}\" is matched twice"),

@@ -653,6 +653,7 @@ pub fn parameters(list: &[ParameterFile], base: &Base) -> Result<Vec<Parameter>,
             "list at least one parameter to vary ([[parameters]])",
         ));
     }
+    let mut paths: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (i, pf) in list.iter().enumerate() {
         let key = |k: &str| format!("parameters[{i}].{k}");
         let segments = tomlpath::parse_path(&pf.path).ok_or_else(|| {
@@ -673,7 +674,7 @@ pub fn parameters(list: &[ParameterFile], base: &Base) -> Result<Vec<Parameter>,
                 ),
             ));
         }
-        if out.iter().any(|p| p.path == pf.path) {
+        if !paths.insert(pf.path.as_str()) {
             return Err(problem(
                 key("path"),
                 format!("`{}` is listed twice", pf.path),
@@ -1023,6 +1024,7 @@ fn design(f: &DesignFile, params: &[Parameter]) -> Result<Design, Problem> {
 
 fn outputs(list: &[OutputFile], base: &Base) -> Result<Vec<Output>, Problem> {
     let mut out: Vec<Output> = Vec::new();
+    let mut names: std::collections::HashSet<String> = std::collections::HashSet::new();
     if list.is_empty() {
         return Err(problem(
             "outputs",
@@ -1106,7 +1108,7 @@ fn outputs(list: &[OutputFile], base: &Base) -> Result<Vec<Output>, Problem> {
                 format!("must be letters, digits and underscores, got \"{name}\""),
             ));
         }
-        if out.iter().any(|x| x.name == name) {
+        if !names.insert(name.clone()) {
             return Err(problem(
                 key("name"),
                 format!("output `{name}` is listed twice; give one a `name`"),
