@@ -329,6 +329,14 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
             threads,
             crate::limits::RUN_ADVICE,
         )?;
+        // Said before anything is built, so that a run of days can be stopped at once.
+        if !args.quiet && footprint.seconds(threads) > 60.0 {
+            eprintln!(
+                "{}: needs {}",
+                plan.scenario.name,
+                footprint.describe(threads)
+            );
+        }
     }
     for plan in &plans {
         prepare_dir(&plan.dir, args.force)?;
@@ -395,9 +403,6 @@ fn run_one(
         threads,
         crate::limits::RUN_ADVICE,
     )?;
-    if !args.quiet && footprint.seconds(threads) > 60.0 {
-        eprintln!("{}: needs {}", scenario.name, footprint.describe(threads));
-    }
     let progress = bar(
         args.quiet,
         scenario.replicates as u64,
