@@ -153,6 +153,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         || err.is::<SweepError>()
         || err.is::<crate::compare::CompareError>()
         || err.is::<crate::report::ReportError>()
+        || err.is::<crate::integrity::IntegrityError>()
     {
         2
     } else {
@@ -388,7 +389,7 @@ fn run_one(
             .collect(),
         scenario,
     };
-    let manifest = write_manifest(dir, &manifest)?;
+    let manifest = write_manifest(dir, &manifest, &files)?;
     for f in files {
         f.commit()?;
     }
