@@ -85,8 +85,18 @@ impl Run {
         (!v.is_nan()).then_some(v)
     }
 
-    /// Read `dir`: its `manifest.json` and `replicates.csv`, checked to be complete.
+    /// Read `dir`: its `manifest.json` and `replicates.csv`, verified against the manifest's
+    /// checksums and checked to be complete.
     pub fn load(dir: &Path) -> anyhow::Result<Run> {
+        Run::load_with(dir, false)
+    }
+
+    /// [`Run::load`]; a folder without checksums (written by an earlier ccgsim) is refused
+    /// unless `accept_unverified`, and then still checked row by row.
+    pub fn load_with(dir: &Path, accept_unverified: bool) -> anyhow::Result<Run> {
+        if dir.join("manifest.json").exists() {
+            crate::integrity::verify_folder(dir, &[], &["replicates.csv"], accept_unverified)?;
+        }
         let info = read_manifest(dir)?;
         let values = read_replicates(dir, &info)?;
         Ok(Run { info, values })
@@ -581,20 +591,13 @@ pub fn write(
     w.flush().with_context(ctx)?;
     drop(w);
     let manifest = manifest_json(reference, comparisons);
-    let mfile = PendingFile::new(out, "manifest.json")?;
-    {
-        let mut mw = mfile.writer()?;
-        std::io::Write::write_all(&mut mw, manifest.as_bytes())
-            .with_context(|| format!("could not write '{}'", mfile.dest().display()))?;
-        std::io::Write::flush(&mut mw)
-            .with_context(|| format!("could not write '{}'", mfile.dest().display()))?;
-    }
+    let mfile = crate::integrity::write_manifest(out, &manifest, &[&file])?;
     let written = file.commit()?;
     mfile.commit()?;
     Ok(written)
 }
 
-fn manifest_json(reference: &RunInfo, comparisons: &[Comparison]) -> String {
+fn manifest_json(reference: &RunInfo, comparisons: &[Comparison]) -> serde_json::Value {
     let run = |info: &RunInfo| {
         serde_json::json!({
             "folder": info.dir.display().to_string(),
@@ -615,7 +618,7 @@ fn manifest_json(reference: &RunInfo, comparisons: &[Comparison]) -> String {
             v
         })
         .collect();
-    let json = serde_json::json!({
+    serde_json::json!({
         "ccgsim_version": env!("CARGO_PKG_VERSION"),
         "kind": "comparison",
         "start": reference.start.to_string(),
@@ -623,10 +626,7 @@ fn manifest_json(reference: &RunInfo, comparisons: &[Comparison]) -> String {
         "reference": run(reference),
         "others": others,
         "files": ["effects.csv", "manifest.json"],
-    });
-    let mut text = serde_json::to_string_pretty(&json).unwrap_or_default();
-    text.push('\n');
-    text
+    })
 }
 
 /// The short table `ccgsim compare` prints: at the final tick, each metric's effect with its

@@ -74,13 +74,13 @@ pub fn thousands(n: u64) -> String {
 
 /// Size, line count and SHA-256 of a stream of bytes, fed block by block.
 #[derive(Clone, Default)]
-pub struct Tally {
+pub struct Measure {
     pub bytes: u64,
     pub lines: u64,
     hasher: Sha256,
 }
 
-impl Tally {
+impl Measure {
     pub fn update(&mut self, block: &[u8]) {
         self.bytes += block.len() as u64;
         self.lines += block.iter().filter(|&&b| b == b'\n').count() as u64;
@@ -128,7 +128,7 @@ fn rows_of(name: &str, lines: u64) -> u64 {
 
 /// Measure the file at `path`, recorded under `name`.
 pub fn record(path: &Path, name: &str) -> std::io::Result<FileRecord> {
-    let mut tally = Tally::default();
+    let mut tally = Measure::default();
     tally.read_from(&mut File::open(path)?, None)?;
     Ok(tally.record(name))
 }
@@ -157,7 +157,7 @@ pub fn verify(dir: &Path, record: &FileRecord, by: &str) -> Result<(), Integrity
         }
         Err(e) => return fail(format!("could not be read: {e}")),
     };
-    let mut tally = Tally::default();
+    let mut tally = Measure::default();
     if let Err(e) = tally.read_from(&mut f, None) {
         return fail(format!("could not be read: {e}"));
     }
@@ -267,7 +267,8 @@ pub fn write_manifest<T: Serialize>(
         std::io::Write::write_all(&mut w, text.as_bytes())
             .and_then(|()| std::io::Write::flush(&mut w))
             .map_err(|e| {
-                anyhow::Error::new(e).context(format!("could not write '{}'", file.dest().display()))
+                anyhow::Error::new(e)
+                    .context(format!("could not write '{}'", file.dest().display()))
             })?;
     }
     Ok(file)
@@ -311,7 +312,12 @@ pub fn verify_folder(
                  to read them anyway",
             ));
         }
-        Err(e) => return Err(IntegrityError::file(&path, format!("could not be read: {e}"))),
+        Err(e) => {
+            return Err(IntegrityError::file(
+                &path,
+                format!("could not be read: {e}"),
+            ));
+        }
     };
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         IntegrityError::file(
@@ -345,7 +351,10 @@ pub fn verify_folder(
         .transpose()
         .map_err(|e| IntegrityError::file(&path, format!("`{CHECKSUMS}` is malformed: {e}")))?
         .ok_or_else(|| {
-            IntegrityError::file(&path, format!("has a seal but no `{CHECKSUMS}`: it was edited"))
+            IntegrityError::file(
+                &path,
+                format!("has a seal but no `{CHECKSUMS}`: it was edited"),
+            )
         })?;
     let by = "the manifest";
     for name in required {
@@ -400,13 +409,22 @@ mod tests {
         assert_eq!((r.bytes, r.rows), (6, 2));
         verify(dir.path(), &r, "the manifest").unwrap();
         std::fs::write(dir.path().join("a.csv"), "h\n1\n").unwrap();
-        let e = verify(dir.path(), &r, "the manifest").unwrap_err().to_string();
-        assert!(e.contains("cut short: 4 bytes, the manifest records 6"), "{e}");
+        let e = verify(dir.path(), &r, "the manifest")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cut short: 4 bytes, the manifest records 6"),
+            "{e}"
+        );
         std::fs::write(dir.path().join("a.csv"), "h\n1\n3\n").unwrap();
-        let e = verify(dir.path(), &r, "the manifest").unwrap_err().to_string();
+        let e = verify(dir.path(), &r, "the manifest")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("edited or damaged"), "{e}");
         std::fs::write(dir.path().join("a.csv"), "h\n1,2\n").unwrap();
-        let e = verify(dir.path(), &r, "the manifest").unwrap_err().to_string();
+        let e = verify(dir.path(), &r, "the manifest")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("has 1 row where the manifest records 2"), "{e}");
     }
 

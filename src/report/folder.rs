@@ -182,9 +182,25 @@ pub struct CcgFinal {
 /// The metrics whose spread across CCGs the report draws.
 pub const CCG_METRICS: [&str; 2] = ["engaged_share", "mean_trust"];
 
-/// Load a run folder.
-pub fn load_run(dir: &Path) -> Result<Run, ReportError> {
-    let m = manifest(dir)?;
+/// The manifest of `dir`, after verifying it and the files `required` and `optional` that the
+/// report reads ([`crate::integrity::verify_folder`]).
+fn verified_manifest(
+    dir: &Path,
+    required: &[&str],
+    optional: &[&str],
+    accept_unverified: bool,
+) -> Result<Value, ReportError> {
+    let verified = crate::integrity::verify_folder(dir, required, optional, accept_unverified)?;
+    if verified.records.is_some() || verified.text.is_empty() {
+        Ok(verified.json)
+    } else {
+        manifest(dir)
+    }
+}
+
+/// Load a run folder; one without checksums is refused unless `accept_unverified`.
+pub fn load_run(dir: &Path, accept_unverified: bool) -> Result<Run, ReportError> {
+    let m = verified_manifest(dir, &["timeseries.csv"], &["by_ccg.csv"], accept_unverified)?;
     let start_text = json_str(&m, &["scenario", "start"])
         .ok_or_else(|| folder_error(dir, "manifest.json has no scenario.start"))?;
     let start: Month = start_text
@@ -345,8 +361,9 @@ impl Compare {
     }
 }
 
-/// Load a compare folder.
-pub fn load_compare(dir: &Path) -> Result<Compare, ReportError> {
+/// Load a compare folder; one without checksums is refused unless `accept_unverified`.
+pub fn load_compare(dir: &Path, accept_unverified: bool) -> Result<Compare, ReportError> {
+    verified_manifest(dir, &["effects.csv"], &[], accept_unverified)?;
     let mut rows = CsvRows::open(&dir.join("effects.csv"))?;
     let col = |rows: &CsvRows, n: &str| rows.column(n);
     let (scenario, reference, month, metric) = (
@@ -443,9 +460,11 @@ pub struct Sweep {
     pub sensitivity: Option<Vec<Index>>,
 }
 
-/// Load a sweep folder.
-pub fn load_sweep(dir: &Path) -> Result<Sweep, ReportError> {
-    let m = manifest(dir)?;
+/// Load a sweep folder; one without checksums is refused unless `accept_unverified`.
+/// (`sensitivity.csv`, written later by `ccgsim sensitivity`, is not covered by the manifest; it
+/// is checked row by row.)
+pub fn load_sweep(dir: &Path, accept_unverified: bool) -> Result<Sweep, ReportError> {
+    let m = verified_manifest(dir, &["points.csv", "summary.csv"], &[], accept_unverified)?;
     let parameters = sweep_parameters(dir, &m)?;
     let outputs: Vec<Output> = m
         .get("outputs")
@@ -602,13 +621,14 @@ pub struct Calibration {
     pub target_metrics: BTreeMap<String, String>,
 }
 
-/// Load a calibration folder.
-pub fn load_calibration(dir: &Path) -> Result<Calibration, ReportError> {
-    let m = if dir.join("manifest.json").is_file() {
-        manifest(dir)?
-    } else {
-        Value::Null
-    };
+/// Load a calibration folder; one without checksums is refused unless `accept_unverified`.
+pub fn load_calibration(dir: &Path, accept_unverified: bool) -> Result<Calibration, ReportError> {
+    let m = verified_manifest(
+        dir,
+        &["posterior.csv", "generations.csv", "targets.csv", "ppc.csv"],
+        &[],
+        accept_unverified,
+    )?;
     let mut rows = CsvRows::open(&dir.join("posterior.csv"))?;
     let (generation, weight) = (rows.column("generation")?, rows.column("weight")?);
     let params: Vec<(usize, String)> = rows
@@ -762,7 +782,7 @@ mod tests {
                 ("timeseries.csv", ts),
                 ("replicates.csv", ""),
             ]);
-            loaded.push(load_run(dir.path()).unwrap());
+            loaded.push(load_run(dir.path(), true).unwrap());
         }
         for run in &loaded {
             assert_eq!(run.ticks(), 2);
@@ -786,7 +806,7 @@ mod tests {
             ("manifest.json", "{}"),
             ("effects.csv", &format!("{header}{rows}")),
         ]);
-        let c = load_compare(dir.path()).unwrap();
+        let c = load_compare(dir.path(), true).unwrap();
         assert_eq!(c.effects[0].interval(), Some((0.05, 0.15)));
         assert_eq!(c.effects[1].interval(), Some((0.1, 0.3)));
         assert_eq!(c.contrasts(), [("a".to_string(), "b".to_string())]);
@@ -797,7 +817,7 @@ mod tests {
                 &format!("{header}a,b,0,2015-01,mean_trust,x,NA,NA,NA,NA,3,true\n"),
             ),
         ]);
-        let err = load_compare(bad.path()).unwrap_err().to_string();
+        let err = load_compare(bad.path(), true).unwrap_err().to_string();
         assert!(
             err.contains("effects.csv' line 2") && err.contains("\"x\""),
             "{err}"
@@ -821,7 +841,7 @@ mod tests {
                 ("results.csv", ""),
             ]);
             assert_eq!(detect(dir.path()).unwrap(), Kind::Sweep);
-            let s = load_sweep(dir.path()).unwrap();
+            let s = load_sweep(dir.path(), true).unwrap();
             loaded.push((s.points, s.summary, s.design));
         }
         assert_eq!(loaded[0], loaded[1]);
