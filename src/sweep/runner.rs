@@ -458,13 +458,13 @@ fn open_folder(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<Folder> {
                     ),
                 )
             })?;
-            if state.sweep_sha256 != sweep.sha256 {
-                return Err(mismatch("sweep file or base scenario", &state.sweep_sha256).into());
-            }
             if state.journal_format != JOURNAL_FORMAT {
                 return Err(folder_error(
                     dir,
-                    "holds a sweep started by an older ccgsim, whose rows are laid out differently; pass --force to start again",
+                    format!(
+                        "holds a sweep started by an older ccgsim (state file {STATE_FILE}, journal format {}), whose journals cannot be resumed into the same bytes; pass --force to start again",
+                        state.journal_format
+                    ),
                 )
                 .into());
             }
@@ -484,6 +484,9 @@ fn open_folder(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<Folder> {
                     )
                     .into());
                 }
+            }
+            if state.sweep_sha256 != sweep.sha256 {
+                return Err(mismatch("sweep file or base scenario", &state.sweep_sha256).into());
             }
             if state.shard != opts.shard {
                 return Err(folder_error(
