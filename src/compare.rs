@@ -220,7 +220,19 @@ fn read_replicates(dir: &Path, info: &RunInfo) -> anyhow::Result<Vec<f64>> {
     );
     let ticks = info.months as usize + 1;
     let m = METRICS.len();
-    let cells = info.replicates as usize * ticks * m;
+    let cells = (info.replicates as usize)
+        .saturating_mul(ticks)
+        .saturating_mul(m);
+    // Every value is a row of several bytes: a manifest that records more values than the file
+    // could hold is not this file's (and must not make us allocate for them).
+    let size = std::fs::metadata(&path).map_or(0, |f| f.len());
+    if cells as u64 > size {
+        return Err(damaged(format!(
+            "its {size} bytes cannot hold the {cells} values the manifest records ({} replicates \
+             of {ticks} ticks)",
+            info.replicates
+        )));
+    }
     let mut values = vec![f64::NAN; cells];
     let mut seen = vec![false; cells];
     let mut metric_cache: BTreeMap<String, usize> = BTreeMap::new();

@@ -279,6 +279,27 @@ pub fn write_manifest<T: Serialize>(
     Ok(file)
 }
 
+/// A JSON error as a user reads it: line and column, and no Rust type names ("expected struct
+/// Foo" becomes "expected an object").
+pub fn json_problem(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("struct ") {
+        out.push_str(&rest[..i]);
+        rest = rest[i + "struct ".len()..]
+            .trim_start_matches(|c: char| c.is_alphanumeric() || c == '_');
+        out.push_str("an object");
+    }
+    out.push_str(rest);
+    // serde_json appends " at line L column C"; give the position first instead.
+    let out = match out.rfind(" at line ") {
+        Some(i) => out[..i].to_string(),
+        None => out,
+    };
+    format!("{}:{}: {out}", e.line(), e.column())
+}
+
 /// A manifest read and checked: its text and parsed JSON, and its file records (`None` for a
 /// folder accepted unverified).
 #[derive(Debug)]
@@ -325,10 +346,7 @@ pub fn verify_folder(
         }
     };
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        IntegrityError::file(
-            &path,
-            format!("{}:{}: is not valid JSON: {e}", e.line(), e.column()),
-        )
+        IntegrityError::file(&path, format!("is not valid JSON: {}", json_problem(&e)))
     })?;
     let sealed = check_seal(&text, MANIFEST_SEAL).map_err(|p| IntegrityError::file(&path, p))?;
     let has_records = json.get(CHECKSUMS).is_some();
@@ -354,7 +372,15 @@ pub fn verify_folder(
         .cloned()
         .map(serde_json::from_value)
         .transpose()
-        .map_err(|e| IntegrityError::file(&path, format!("`{CHECKSUMS}` is malformed: {e}")))?
+        .map_err(|_| {
+            IntegrityError::file(
+                &path,
+                format!(
+                    "`{CHECKSUMS}` is malformed (each entry has name, bytes, rows and sha256): it \
+                     was edited"
+                ),
+            )
+        })?
         .ok_or_else(|| {
             IntegrityError::file(
                 &path,
@@ -436,5 +462,21 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1234), "1,234");
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn json_problems_name_no_rust_types() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Inner {
+            a: u32,
+        }
+        let e = serde_json::from_str::<Vec<Inner>>("[\n 5]").unwrap_err();
+        let p = json_problem(&e);
+        assert!(p.starts_with("2:2: "), "{p}");
+        assert!(
+            p.contains("expected an object") && !p.contains("Inner"),
+            "{p}"
+        );
     }
 }

@@ -70,9 +70,7 @@ pub fn merge(
             }
             .into());
         }
-        let owned = (0..m.points)
-            .filter(|p| p % n == shard.index as usize - 1)
-            .count();
+        let owned = m.points / n + usize::from((shard.index as usize - 1) < m.points % n);
         if m.shard_points != owned {
             return Err(SweepError::Folder {
                 path: dir.join("manifest.json"),

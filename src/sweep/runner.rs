@@ -202,7 +202,10 @@ impl SweepManifest {
         serde_json::from_str(&verified.text).map_err(|e| {
             SweepError::Folder {
                 path: verified.path,
-                message: format!("{}:{}: not a sweep manifest: {e}", e.line(), e.column()),
+                message: format!(
+                    "not a sweep manifest: {}",
+                    crate::integrity::json_problem(&e)
+                ),
             }
             .into()
         })
@@ -452,9 +455,8 @@ fn open_folder(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<Folder> {
                 folder_error(
                     dir,
                     format!(
-                        "unreadable state file {STATE_FILE} (damaged?): {}:{}: {e}; pass --force to start again",
-                        e.line(),
-                        e.column()
+                        "unreadable state file {STATE_FILE} (damaged?): {}; pass --force to start again",
+                        crate::integrity::json_problem(&e)
                     ),
                 )
             })?;

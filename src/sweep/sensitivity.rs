@@ -264,6 +264,22 @@ pub fn analyse(
         .into());
     }
     let k = m.parameters.len();
+    if matches!(m.design, Design::Sobol { .. } | Design::Morris { .. }) {
+        let want = m.design.point_count(&vec![0; k]);
+        if want != Some(m.points) {
+            return Err(SweepError::Folder {
+                path: dir.join("manifest.json"),
+                message: format!(
+                    "records {} where its {} design over {} has {}",
+                    count(m.points, "point"),
+                    m.design.kind(),
+                    count(k, "parameter"),
+                    want.map_or("too many to count".into(), |w| w.to_string())
+                ),
+            }
+            .into());
+        }
+    }
     let per_output = read_means(dir, &m)?;
     let mut rows = Vec::new();
     for (o, y) in m.outputs.iter().zip(&per_output) {
@@ -326,6 +342,20 @@ fn read_means(dir: &Path, m: &SweepManifest) -> anyhow::Result<Vec<Vec<f64>>> {
     let path = dir.join("summary.csv");
     let mut r = csv::Reader::from_path(&path)
         .with_context(|| format!("could not read '{}'", path.display()))?;
+    // Each (point, output) needs a row of several bytes: a manifest that records more cannot be
+    // this file's (and must not make us allocate for it).
+    let size = std::fs::metadata(&path).map_or(0, |f| f.len());
+    if m.points.saturating_mul(m.outputs.len()) as u64 > size {
+        return Err(SweepError::Folder {
+            path: path.clone(),
+            message: format!(
+                "is too small ({size} bytes) to hold the {} x {} rows the manifest records",
+                count(m.points, "point"),
+                count(m.outputs.len(), "output")
+            ),
+        }
+        .into());
+    }
     let mut y = vec![vec![f64::NAN; m.points]; m.outputs.len()];
     let mut seen = vec![vec![false; m.points]; m.outputs.len()];
     let bad = |message: String| SweepError::Folder {
