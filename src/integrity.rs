@@ -255,12 +255,22 @@ pub fn write_manifest<T: Serialize>(
     body: &T,
     files: &[&PendingFile],
 ) -> anyhow::Result<PendingFile> {
+    let records = files
+        .iter()
+        .map(|f| record_pending(f))
+        .collect::<anyhow::Result<_>>()?;
+    write_manifest_records(dir, body, records)
+}
+
+/// [`write_manifest`] with the records given.
+pub fn write_manifest_records<T: Serialize>(
+    dir: &Path,
+    body: &T,
+    records: Vec<FileRecord>,
+) -> anyhow::Result<PendingFile> {
     let sealed = Sealed {
         body,
-        checksums: files
-            .iter()
-            .map(|f| record_pending(f))
-            .collect::<anyhow::Result<_>>()?,
+        checksums: records,
         manifest_sha256: "",
     };
     let mut text = serde_json::to_string_pretty(&sealed)?;

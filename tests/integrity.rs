@@ -614,6 +614,93 @@ fn report_refuses_damaged_or_edited_folders_of_every_kind() {
     cases("report", n);
 }
 
+#[test]
+fn sensitivity_adds_its_record_and_the_report_verifies_it() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = sweep(root.path(), "whole");
+    let before = fs::read_to_string(dir.join("manifest.json")).unwrap();
+    ok(&[&"sensitivity", &dir, &"-q", &"--bootstrap", &"20"]);
+    let after = fs::read_to_string(dir.join("manifest.json")).unwrap();
+    // The manifest is the sweep's, byte for byte, up to its records, which now include
+    // sensitivity.csv.
+    let head = &before[..before.find("\n  \"checksums\"").unwrap()];
+    assert!(after.starts_with(head), "{after}");
+    let json: serde_json::Value = serde_json::from_str(&after).unwrap();
+    let records = json["checksums"].as_array().unwrap();
+    let rec = records
+        .iter()
+        .find(|r| r["name"] == "sensitivity.csv")
+        .expect("a record of sensitivity.csv");
+    let bytes = fs::read(dir.join("sensitivity.csv")).unwrap();
+    assert_eq!(rec["bytes"].as_u64(), Some(bytes.len() as u64));
+    assert_eq!(records.len(), 4);
+    // Running it again with --force replaces the record rather than adding one.
+    ok(&[
+        &"sensitivity",
+        &dir,
+        &"-q",
+        &"--bootstrap",
+        &"20",
+        &"--force",
+    ]);
+    assert_eq!(
+        fs::read_to_string(dir.join("manifest.json")).unwrap(),
+        after
+    );
+    let report = root.path().join("report.html");
+    let run_report = |d: &Path| {
+        let mut c = ccgsim();
+        c.arg("report").arg(d).arg("-o").arg(&report);
+        c
+    };
+    run_report(&dir).assert().success();
+    fs::remove_file(&report).unwrap();
+    fs::remove_dir_all(root.path().join("report_files")).unwrap();
+    let mut n = 0;
+    for damage in DAMAGES {
+        let case = root.path().join(format!("{damage:?}"));
+        copy_dir(&dir, &case);
+        damage.apply(&case.join("sensitivity.csv"));
+        refused(
+            run_report(&case),
+            &[
+                &case.join("sensitivity.csv").display().to_string(),
+                damage.message(),
+            ],
+            &report,
+            &format!("sensitivity.csv {damage:?}"),
+        );
+        n += 1;
+    }
+    // A sensitivity.csv that the manifest does not record (put there by hand) is refused.
+    let plain = sweep(root.path(), "plain");
+    fs::copy(dir.join("sensitivity.csv"), plain.join("sensitivity.csv")).unwrap();
+    refused(
+        run_report(&plain),
+        &[
+            &plain.join("sensitivity.csv").display().to_string(),
+            "not recorded",
+        ],
+        &report,
+        "unrecorded sensitivity.csv",
+    );
+    // ... and so is one that the manifest records but that is gone.
+    let gone = root.path().join("gone");
+    copy_dir(&dir, &gone);
+    fs::remove_file(gone.join("sensitivity.csv")).unwrap();
+    refused(
+        run_report(&gone),
+        &[
+            &gone.join("sensitivity.csv").display().to_string(),
+            "is missing",
+        ],
+        &report,
+        "missing sensitivity.csv",
+    );
+    n += 2;
+    cases("sensitivity.csv in report", n);
+}
+
 // ---- merge ----
 
 #[test]

@@ -461,10 +461,14 @@ pub struct Sweep {
 }
 
 /// Load a sweep folder; one without checksums is refused unless `accept_unverified`.
-/// (`sensitivity.csv`, written later by `ccgsim sensitivity`, is not covered by the manifest; it
-/// is checked row by row.)
+/// (`ccgsim sensitivity` adds the record of `sensitivity.csv` to the manifest.)
 pub fn load_sweep(dir: &Path, accept_unverified: bool) -> Result<Sweep, ReportError> {
-    let m = verified_manifest(dir, &["points.csv", "summary.csv"], &[], accept_unverified)?;
+    let m = verified_manifest(
+        dir,
+        &["points.csv", "summary.csv"],
+        &["sensitivity.csv"],
+        accept_unverified,
+    )?;
     let parameters = sweep_parameters(dir, &m)?;
     let outputs: Vec<Output> = m
         .get("outputs")

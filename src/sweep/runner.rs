@@ -191,6 +191,16 @@ impl SweepManifest {
         required: &[&str],
         accept_unverified: bool,
     ) -> anyhow::Result<SweepManifest> {
+        Ok(SweepManifest::read_with_records(dir, required, accept_unverified)?.0)
+    }
+
+    /// [`SweepManifest::read_verified`], with the manifest's file records (`None` for a folder
+    /// accepted unverified).
+    pub fn read_with_records(
+        dir: &Path,
+        required: &[&str],
+        accept_unverified: bool,
+    ) -> anyhow::Result<(SweepManifest, Option<Vec<crate::integrity::FileRecord>>)> {
         let verified = crate::integrity::verify_folder(dir, required, &[], accept_unverified)?;
         if verified.text.is_empty() {
             return Err(SweepError::Folder {
@@ -199,16 +209,14 @@ impl SweepManifest {
             }
             .into());
         }
-        serde_json::from_str(&verified.text).map_err(|e| {
-            SweepError::Folder {
-                path: verified.path,
-                message: format!(
-                    "not a sweep manifest: {}",
-                    crate::integrity::json_problem(&e)
-                ),
-            }
-            .into()
-        })
+        let manifest = serde_json::from_str(&verified.text).map_err(|e| SweepError::Folder {
+            path: verified.path,
+            message: format!(
+                "not a sweep manifest: {}",
+                crate::integrity::json_problem(&e)
+            ),
+        })?;
+        Ok((manifest, verified.records))
     }
 
     /// Write the manifest, with the records of the folder's other `files` (still pending).

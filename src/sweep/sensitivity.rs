@@ -256,7 +256,7 @@ pub fn analyse(
         }
         .into());
     }
-    let m = SweepManifest::read_verified(dir, &["summary.csv"], accept_unverified)?;
+    let (m, records) = SweepManifest::read_with_records(dir, &["summary.csv"], accept_unverified)?;
     if let Some(s) = m.shard {
         return Err(folder(format!(
             "holds only shard {s}; merge the shards first (ccgsim merge)"
@@ -332,7 +332,21 @@ pub fn analyse(
             }
         }
     }
-    write_rows(dir, &rows)?;
+    let file = write_rows(dir, &rows)?;
+    // The sweep's manifest vouches for sensitivity.csv too (the rest of it is unchanged); a folder
+    // read unverified is left unverified.
+    let manifest = match records {
+        Some(mut records) => {
+            records.retain(|r| r.name != "sensitivity.csv");
+            records.push(crate::integrity::record_pending(&file)?);
+            Some(crate::integrity::write_manifest_records(dir, &m, records)?)
+        }
+        None => None,
+    };
+    file.commit()?;
+    if let Some(manifest) = manifest {
+        manifest.commit()?;
+    }
     Ok(rows)
 }
 
@@ -526,7 +540,8 @@ pub fn table(rows: &[IndexRow]) -> String {
     text
 }
 
-fn write_rows(dir: &Path, rows: &[IndexRow]) -> anyhow::Result<()> {
+/// `sensitivity.csv`, pending.
+fn write_rows(dir: &Path, rows: &[IndexRow]) -> anyhow::Result<PendingFile> {
     let file = PendingFile::new(dir, "sensitivity.csv")?;
     {
         let mut w = csv::Writer::from_writer(file.writer()?);
@@ -545,8 +560,7 @@ fn write_rows(dir: &Path, rows: &[IndexRow]) -> anyhow::Result<()> {
         w.flush()
             .with_context(|| format!("could not write '{}'", file.dest().display()))?;
     }
-    file.commit()?;
-    Ok(())
+    Ok(file)
 }
 
 #[cfg(test)]
