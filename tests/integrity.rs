@@ -845,6 +845,18 @@ fn merge_refuses_damaged_or_edited_shards() {
             Box::new(|p| edit_lines(p, |l| l.push(l[1].clone()))),
             "beyond the shard's points",
         ),
+        (
+            "results.csv",
+            "file removed",
+            Box::new(|p| fs::remove_file(p).unwrap()),
+            "could not be read",
+        ),
+        (
+            "summary.csv",
+            "emptied",
+            Box::new(|p| fs::write(p, "").unwrap()),
+            "line 1",
+        ),
     ];
     for (file, what, edit, says) in old_cases {
         let case = root
@@ -992,6 +1004,21 @@ fn sensitivity_refuses_damaged_sweeps_undefined_values_and_overwriting() {
             Box::new(|p| edit_lines(p, |l| l[5].push_str(",1"))),
             "line 6",
         ),
+        (
+            "file removed",
+            Box::new(|p| fs::remove_file(p).unwrap()),
+            "could not be read",
+        ),
+        (
+            "emptied",
+            Box::new(|p| fs::write(p, "").unwrap()),
+            "too small",
+        ),
+        (
+            "header only",
+            Box::new(|p| edit_lines(p, |l| l.truncate(1))),
+            "too small",
+        ),
     ];
     for (what, edit, says) in old_cases {
         let case = root.path().join(format!("old-{}", what.replace(' ', "-")));
@@ -1114,6 +1141,16 @@ fn resume_refuses_damaged_journals_and_state() {
             STATE,
         ),
         (STATE, Box::new(cut), STATE),
+        (
+            RESULTS,
+            Box::new(|p| fs::remove_file(p).unwrap()),
+            "is missing",
+        ),
+        (
+            SUMMARY,
+            Box::new(|p| fs::remove_file(p).unwrap()),
+            "is missing",
+        ),
     ];
     let mut n = 0;
     for (k, (name, edit, says)) in cases_.into_iter().enumerate() {

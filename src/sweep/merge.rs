@@ -239,8 +239,10 @@ fn merge_file(
     let header: csv::ByteRecord = layout.header.iter().map(String::as_str).collect();
     for dir in dirs {
         let path = dir.join(layout.name);
-        let f =
-            File::open(&path).with_context(|| format!("could not read '{}'", path.display()))?;
+        let f = File::open(&path).map_err(|e| SweepError::Folder {
+            path: path.clone(),
+            message: format!("could not be read: {e}"),
+        })?;
         let mut r = csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(BufReader::new(f));

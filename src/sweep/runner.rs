@@ -544,11 +544,21 @@ fn open_folder(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<Folder> {
 /// `sha256` that the state file records; returns it with the tally of those bytes.
 fn open_journal(dir: &Path, name: &str, len: u64, sha256: &str) -> anyhow::Result<(File, Measure)> {
     let path = dir.join(name);
-    let mut f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("could not open '{}'", path.display()))?;
+    let mut f = match OpenOptions::new().read(true).write(true).open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(folder_error(
+                dir,
+                format!("{name} is missing, though the state file {STATE_FILE} records {len} bytes of it; pass --force to start again"),
+            )
+            .into());
+        }
+        Err(e) => {
+            return Err(
+                anyhow::Error::new(e).context(format!("could not open '{}'", path.display()))
+            );
+        }
+    };
     let actual = f.metadata()?.len();
     if actual < len {
         return Err(folder_error(

@@ -354,8 +354,10 @@ pub fn analyse(
 /// mean a finite number (the indices are undefined otherwise).
 fn read_means(dir: &Path, m: &SweepManifest) -> anyhow::Result<Vec<Vec<f64>>> {
     let path = dir.join("summary.csv");
-    let mut r = csv::Reader::from_path(&path)
-        .with_context(|| format!("could not read '{}'", path.display()))?;
+    let mut r = csv::Reader::from_path(&path).map_err(|e| SweepError::Folder {
+        path: path.clone(),
+        message: format!("could not be read: {e}"),
+    })?;
     // Each (point, output) needs a row of several bytes: a manifest that records more cannot be
     // this file's (and must not make us allocate for it).
     let size = std::fs::metadata(&path).map_or(0, |f| f.len());
@@ -363,7 +365,7 @@ fn read_means(dir: &Path, m: &SweepManifest) -> anyhow::Result<Vec<Vec<f64>>> {
         return Err(SweepError::Folder {
             path: path.clone(),
             message: format!(
-                "is too small ({size} bytes) to hold the {} x {} rows the manifest records",
+                "is too small ({size} bytes) to hold a row for each of the manifest's {} x {}",
                 count(m.points, "point"),
                 count(m.outputs.len(), "output")
             ),
