@@ -207,6 +207,9 @@ type Edit = Box<dyn Fn(&Path)>;
 /// of numbers that the report reads.
 type Kind<'a> = (&'a Path, &'a [&'a str], &'a str, (&'a str, &'a str));
 
+/// A folder, a file of it, an edit of that file and what the refusal says.
+type RowCase<'a> = (&'a Path, &'a str, fn(&Path), &'a str);
+
 // ---- Fixtures ----
 
 const TINY_B: &str = "tiny_b";
@@ -608,6 +611,41 @@ fn report_refuses_damaged_or_edited_folders_of_every_kind() {
             ],
             &report,
             &format!("{}: unverified text value", dir.display()),
+        );
+        n += 1;
+    }
+    // Rows deleted or repeated in unverified folders.
+    let delete: fn(&Path) = |p| edit_lines(p, |l| drop(l.remove(2)));
+    let repeat: fn(&Path) = |p| edit_lines(p, |l| l.insert(2, l[1].clone()));
+    let unverified: [RowCase; 7] = [
+        (&a, "timeseries.csv", delete, "has no row for tick"),
+        (&a, "timeseries.csv", repeat, "appears twice"),
+        (&cmp, "effects.csv", repeat, "appears twice"),
+        (&sweep_dir, "summary.csv", delete, "has no row for point"),
+        (&sweep_dir, "summary.csv", repeat, "appears twice"),
+        (
+            &cal,
+            "ppc.csv",
+            |p| edit_lines(p, |l| l.push(l[1].clone())),
+            "appears twice",
+        ),
+        (
+            &cal,
+            "targets.csv",
+            |p| edit_lines(p, |l| l.push(l[1].clone())),
+            "appears twice",
+        ),
+    ];
+    for (k, (dir, file, edit, says)) in unverified.into_iter().enumerate() {
+        let case = root.path().join(format!("unverified{k}"));
+        copy_dir(dir, &case);
+        strip_checksums(&case);
+        edit(&case.join(file));
+        refused(
+            run_report(&case, &["--accept-unverified"]),
+            &[&case.join(file).display().to_string(), says],
+            &report,
+            &format!("unverified {file} case {k}"),
         );
         n += 1;
     }

@@ -271,9 +271,20 @@ fn timeseries(path: &Path) -> Result<BTreeMap<String, Vec<Option<Summary>>>, Rep
         if v.len() <= t {
             v.resize(t + 1, None);
         }
-        v[t] = Some(s);
+        if v[t].replace(s).is_some() {
+            return Err(r.error(format!("tick {t} of {} appears twice", r.text(metric))));
+        }
         Ok(())
     })?;
+    let ticks = out.values().map(Vec::len).max().unwrap_or(0);
+    for (name, v) in &out {
+        if let Some(t) = (0..ticks).find(|&t| v.get(t).is_none_or(Option::is_none)) {
+            return Err(folder_error(
+                path,
+                format!("has no row for tick {t} of {name} (a row deleted?)"),
+            ));
+        }
+    }
     Ok(out)
 }
 
@@ -292,9 +303,17 @@ fn by_ccg(path: &Path, last: usize) -> Result<Vec<CcgFinal>, ReportError> {
         rows.column("ci_high")?,
     );
     let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     rows.each(|r| {
         if r.index(tick)? != last || !CCG_METRICS.contains(&r.text(metric)) {
             return Ok(());
+        }
+        if !seen.insert((r.text(ccg).to_string(), r.text(metric).to_string())) {
+            return Err(r.error(format!(
+                "{} of CCG {} at tick {last} appears twice",
+                r.text(metric),
+                r.text(ccg)
+            )));
         }
         out.push(CcgFinal {
             ccg: r.text(ccg).to_string(),
@@ -383,8 +402,18 @@ pub fn load_compare(dir: &Path, accept_unverified: bool) -> Result<Compare, Repo
         col(&rows, "paired")?,
     );
     let mut effects = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     rows.each(|r| {
         let m: Month = r.text(month).parse().map_err(|e: String| r.error(e))?;
+        let key = [scenario, reference, month, metric].map(|c| r.text(c).to_string());
+        if !seen.insert(key) {
+            return Err(r.error(format!(
+                "{} of {} against {} in {m} appears twice",
+                r.text(metric),
+                r.text(scenario),
+                r.text(reference)
+            )));
+        }
         let paired = match r.text(paired) {
             "true" => true,
             "false" => false,
@@ -501,6 +530,17 @@ pub fn load_sweep(dir: &Path, accept_unverified: bool) -> Result<Sweep, ReportEr
         Ok(())
     })?;
     let summary = sweep_summary(&dir.join("summary.csv"))?;
+    for p in 0..points.len() {
+        if let Some(o) = outputs
+            .iter()
+            .find(|o| !summary.contains_key(&(p, o.name.clone())))
+        {
+            return Err(folder_error(
+                &dir.join("summary.csv"),
+                format!("has no row for point {p}, {} (a row deleted?)", o.name),
+            ));
+        }
+    }
     let sens_path = dir.join("sensitivity.csv");
     let sensitivity = if sens_path.is_file() {
         Some(sensitivity(&sens_path)?)
@@ -558,7 +598,11 @@ fn sweep_summary(path: &Path) -> Result<BTreeMap<(usize, String), Summary>, Repo
             mean: r.number(mean)?,
             ci: interval(r.number(lo)?, r.number(hi)?),
         };
-        out.insert((r.index(point)?, r.text(metric).to_string()), s);
+        let key = (r.index(point)?, r.text(metric).to_string());
+        if out.contains_key(&key) {
+            return Err(r.error(format!("point {}, {} appears twice", key.0, key.1)));
+        }
+        out.insert(key, s);
         Ok(())
     })?;
     Ok(out)
@@ -578,7 +622,17 @@ fn sensitivity(path: &Path) -> Result<Vec<Index>, ReportError> {
         rows.column("ci_high")?,
     );
     let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     rows.each(|r| {
+        let key = [metric, parameter, index].map(|c| r.text(c).to_string());
+        if !seen.insert(key) {
+            return Err(r.error(format!(
+                "{} of {} for {} appears twice",
+                r.text(index),
+                r.text(parameter),
+                r.text(metric)
+            )));
+        }
         out.push(Index {
             output: r.text(metric).to_string(),
             parameter: r.text(parameter).to_string(),
@@ -710,8 +764,11 @@ fn ppc(path: &Path) -> Result<Vec<Check>, ReportError> {
         rows.column("model_high")?,
     );
     let inside = rows.optional("inside");
-    let mut out = Vec::new();
+    let mut out: Vec<Check> = Vec::new();
     rows.each(|r| {
+        if out.iter().any(|c| c.target == r.text(target)) {
+            return Err(r.error(format!("target {} appears twice", r.text(target))));
+        }
         out.push(Check {
             target: r.text(target).to_string(),
             value: r.number(value)?,
@@ -730,7 +787,10 @@ fn target_metrics(path: &Path) -> Result<BTreeMap<String, String>, ReportError> 
     let (target, metric) = (rows.column("target")?, rows.column("metric")?);
     let mut out = BTreeMap::new();
     rows.each(|r| {
-        out.insert(r.text(target).to_string(), r.text(metric).to_string());
+        let old = out.insert(r.text(target).to_string(), r.text(metric).to_string());
+        if old.is_some() {
+            return Err(r.error(format!("target {} appears twice", r.text(target))));
+        }
         Ok(())
     })?;
     Ok(out)
