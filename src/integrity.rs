@@ -410,8 +410,9 @@ pub fn verify_folder(
             None if dir.join(name).exists() => {
                 return Err(IntegrityError::file(
                     dir.join(name),
-                    "is not recorded in the folder's manifest, so it cannot be verified (was it \
-                     added by hand?)",
+                    "is not recorded in the folder's manifest, so it is not from the command \
+                     that wrote the folder (left from an earlier run, or added by hand?); remove \
+                     it, or rerun into an empty folder",
                 ));
             }
             None => {}

@@ -1,4 +1,6 @@
-//! `manifest.json`: what was run, from what, with which parameters, by which version, and when.
+//! `manifest.json`: what was run, from what, with which parameters, by which version, and when;
+//! followed by the size, rows and SHA-256 of the run's other files and the manifest's own seal
+//! ([`crate::integrity`]), which `compare` and `report` verify before reading the folder.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
