@@ -439,6 +439,16 @@ mod tests {
         let edited = sealed.replace("\"seed\": 5", "\"seed\": 6");
         assert!(check_seal(&edited, MANIFEST_SEAL).is_err());
         assert_eq!(check_seal("{\"seed\": 5}", MANIFEST_SEAL), Ok(false));
+        // The key's text inside a string value is escaped, so it is never taken for the field.
+        let tricky = "{\n  \"description\": \"\\\"manifest_sha256\\\": \\\"\\\"\",\n  \"manifest_sha256\": \"\"\n}\n";
+        let sealed = seal(tricky.to_string(), MANIFEST_SEAL);
+        assert!(
+            sealed.contains("\\\"manifest_sha256\\\": \\\"\\\""),
+            "{sealed}"
+        );
+        assert_eq!(check_seal(&sealed, MANIFEST_SEAL), Ok(true));
+        let v: serde_json::Value = serde_json::from_str(&sealed).unwrap();
+        assert_eq!(v["manifest_sha256"].as_str().unwrap().len(), 64);
         let compact = seal("{\"a\":1,\"state_sha256\":\"\"}".into(), "state_sha256");
         assert_eq!(check_seal(&compact, "state_sha256"), Ok(true));
     }
