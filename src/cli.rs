@@ -72,6 +72,9 @@ pub struct CompareArgs {
     /// Do not print the table.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Read run folders written by an earlier ccgsim, whose manifests carry no checksums.
+    #[arg(long)]
+    pub accept_unverified: bool,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +159,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         || err.is::<crate::compare::CompareError>()
         || err.is::<crate::report::ReportError>()
         || err.is::<crate::limits::TooBig>()
+        || err.is::<crate::integrity::IntegrityError>()
     {
         2
     } else {
@@ -456,7 +460,7 @@ fn run_one(
             .collect(),
         scenario,
     };
-    let manifest = write_manifest(dir, &manifest)?;
+    let manifest = write_manifest(dir, &manifest, &files)?;
     for f in files {
         f.commit()?;
     }
@@ -543,11 +547,11 @@ pub fn final_month_summary(
 
 fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
     use crate::compare::{Run, compare, final_tick_table, write};
-    let reference = Run::load(&args.reference)?;
+    let reference = Run::load_with(&args.reference, args.accept_unverified)?;
     let others = args
         .others
         .iter()
-        .map(|d| Run::load(d))
+        .map(|d| Run::load_with(d, args.accept_unverified))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let comparisons = compare(&reference, &others)?;
     let out = args.out.clone().unwrap_or_else(|| {
@@ -601,6 +605,12 @@ pub struct SensitivityArgs {
     /// Do not print the table.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Overwrite an existing sensitivity.csv.
+    #[arg(long)]
+    pub force: bool,
+    /// Read a sweep folder written by an earlier ccgsim, whose manifest carries no checksums.
+    #[arg(long)]
+    pub accept_unverified: bool,
 }
 
 #[derive(Debug, Args)]
@@ -631,6 +641,9 @@ pub struct MergeArgs {
     /// Overwrite an existing, non-empty output folder.
     #[arg(long)]
     pub force: bool,
+    /// Read shards written by an earlier ccgsim, whose manifests carry no checksums.
+    #[arg(long)]
+    pub accept_unverified: bool,
 }
 
 /// Test hook, documented in docs/experiments.md: stop a sweep as if interrupted once this many of
@@ -759,7 +772,13 @@ fn sensitivity_command(args: SensitivityArgs) -> anyhow::Result<()> {
         "use fewer --bootstrap resamples or give --max-memory if more can be used",
     )?;
     let rows = pool.install(|| {
-        crate::sweep::sensitivity::analyse(&args.sweep_dir, args.bootstrap, args.seed)
+        crate::sweep::sensitivity::analyse(
+            &args.sweep_dir,
+            args.bootstrap,
+            args.seed,
+            args.force,
+            args.accept_unverified,
+        )
     })?;
     if !args.quiet {
         write_stdout(crate::sweep::sensitivity::table(&rows).as_bytes())?;
@@ -849,7 +868,8 @@ fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
 }
 
 fn merge_command(args: MergeArgs) -> anyhow::Result<()> {
-    let points = crate::sweep::merge::merge(&args.dirs, &args.out, args.force)?;
+    let points =
+        crate::sweep::merge::merge(&args.dirs, &args.out, args.force, args.accept_unverified)?;
     eprintln!(
         "merged {} ({}) -> {}",
         count(args.dirs.len(), "shard"),
@@ -872,10 +892,18 @@ pub struct ReportArgs {
     /// Overwrite an existing report.
     #[arg(long)]
     pub force: bool,
+    /// Read folders written by an earlier ccgsim, whose manifests carry no checksums.
+    #[arg(long)]
+    pub accept_unverified: bool,
 }
 
 fn report_command(args: ReportArgs) -> anyhow::Result<()> {
-    let report = crate::report::write_report(&args.dirs, args.out.as_deref(), args.force)?;
+    let report = crate::report::write_report_with(
+        &args.dirs,
+        args.out.as_deref(),
+        args.force,
+        args.accept_unverified,
+    )?;
     eprintln!("report -> {}", report.display());
     Ok(())
 }

@@ -85,8 +85,18 @@ impl Run {
         (!v.is_nan()).then_some(v)
     }
 
-    /// Read `dir`: its `manifest.json` and `replicates.csv`, checked to be complete.
+    /// Read `dir`: its `manifest.json` and `replicates.csv`, verified against the manifest's
+    /// checksums and checked to be complete.
     pub fn load(dir: &Path) -> anyhow::Result<Run> {
+        Run::load_with(dir, false)
+    }
+
+    /// [`Run::load`]; a folder without checksums (written by an earlier ccgsim) is refused
+    /// unless `accept_unverified`, and then still checked row by row.
+    pub fn load_with(dir: &Path, accept_unverified: bool) -> anyhow::Result<Run> {
+        if dir.join("manifest.json").exists() {
+            crate::integrity::verify_folder(dir, &[], &["replicates.csv"], accept_unverified)?;
+        }
         let info = read_manifest(dir)?;
         let values = read_replicates(dir, &info)?;
         Ok(Run { info, values })
@@ -210,7 +220,19 @@ fn read_replicates(dir: &Path, info: &RunInfo) -> anyhow::Result<Vec<f64>> {
     );
     let ticks = info.months as usize + 1;
     let m = METRICS.len();
-    let cells = info.replicates as usize * ticks * m;
+    let cells = (info.replicates as usize)
+        .saturating_mul(ticks)
+        .saturating_mul(m);
+    // Every value is a row of several bytes: a manifest that records more values than the file
+    // could hold is not this file's (and must not make us allocate for them).
+    let size = std::fs::metadata(&path).map_or(0, |f| f.len());
+    if cells as u64 > size {
+        return Err(damaged(format!(
+            "its {size} bytes cannot hold the {cells} values the manifest records ({} replicates \
+             of {ticks} ticks)",
+            info.replicates
+        )));
+    }
     let mut values = vec![f64::NAN; cells];
     let mut seen = vec![false; cells];
     let mut metric_cache: BTreeMap<String, usize> = BTreeMap::new();
@@ -581,20 +603,13 @@ pub fn write(
     w.flush().with_context(ctx)?;
     drop(w);
     let manifest = manifest_json(reference, comparisons);
-    let mfile = PendingFile::new(out, "manifest.json")?;
-    {
-        let mut mw = mfile.writer()?;
-        std::io::Write::write_all(&mut mw, manifest.as_bytes())
-            .with_context(|| format!("could not write '{}'", mfile.dest().display()))?;
-        std::io::Write::flush(&mut mw)
-            .with_context(|| format!("could not write '{}'", mfile.dest().display()))?;
-    }
+    let mfile = crate::integrity::write_manifest(out, &manifest, &[&file])?;
     let written = file.commit()?;
     mfile.commit()?;
     Ok(written)
 }
 
-fn manifest_json(reference: &RunInfo, comparisons: &[Comparison]) -> String {
+fn manifest_json(reference: &RunInfo, comparisons: &[Comparison]) -> serde_json::Value {
     let run = |info: &RunInfo| {
         serde_json::json!({
             "folder": info.dir.display().to_string(),
@@ -615,7 +630,7 @@ fn manifest_json(reference: &RunInfo, comparisons: &[Comparison]) -> String {
             v
         })
         .collect();
-    let json = serde_json::json!({
+    serde_json::json!({
         "ccgsim_version": env!("CARGO_PKG_VERSION"),
         "kind": "comparison",
         "start": reference.start.to_string(),
@@ -623,10 +638,7 @@ fn manifest_json(reference: &RunInfo, comparisons: &[Comparison]) -> String {
         "reference": run(reference),
         "others": others,
         "files": ["effects.csv", "manifest.json"],
-    });
-    let mut text = serde_json::to_string_pretty(&json).unwrap_or_default();
-    text.push('\n');
-    text
+    })
 }
 
 /// The short table `ccgsim compare` prints: at the final tick, each metric's effect with its

@@ -19,6 +19,7 @@ pub mod compare;
 pub mod engine;
 pub mod evidence;
 pub mod experiment;
+pub mod integrity;
 pub mod limits;
 pub mod metrics;
 pub mod model;

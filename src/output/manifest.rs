@@ -1,9 +1,10 @@
-//! `manifest.json`: what was run, from what, with which parameters, by which version, and when.
+//! `manifest.json`: what was run, from what, with which parameters, by which version, and when;
+//! followed by the size, rows and SHA-256 of the run's other files and the manifest's own seal
+//! ([`crate::integrity`]), which `compare` and `report` verify before reading the folder.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -69,15 +70,15 @@ pub fn rfc3339(time: SystemTime) -> String {
     )
 }
 
-/// Write the manifest into a pending file.
-pub fn write_manifest(dir: &Path, manifest: &Manifest<'_>) -> anyhow::Result<PendingFile> {
-    let file = PendingFile::new(dir, "manifest.json")?;
-    let mut w = file.writer()?;
-    serde_json::to_writer_pretty(&mut w, manifest)
-        .with_context(|| format!("could not write '{}'", file.dest().display()))?;
-    std::io::Write::write_all(&mut w, b"\n")?;
-    std::io::Write::flush(&mut w)?;
-    Ok(file)
+/// Write the manifest into a pending file, with the size, rows and SHA-256 of each of `files`
+/// (the run's other files, still pending) and its own seal ([`crate::integrity`]).
+pub fn write_manifest(
+    dir: &Path,
+    manifest: &Manifest<'_>,
+    files: &[PendingFile],
+) -> anyhow::Result<PendingFile> {
+    let files: Vec<&PendingFile> = files.iter().collect();
+    crate::integrity::write_manifest(dir, manifest, &files)
 }
 
 #[cfg(test)]

@@ -80,6 +80,11 @@ impl PendingFile {
     pub fn dest(&self) -> &Path {
         &self.dest
     }
+
+    /// The temporary file being written.
+    pub fn temp_path(&self) -> &Path {
+        self.temp.path()
+    }
 }
 
 /// Format a number for CSV: shortest round-trip decimal, `NA` when undefined.

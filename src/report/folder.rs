@@ -182,9 +182,25 @@ pub struct CcgFinal {
 /// The metrics whose spread across CCGs the report draws.
 pub const CCG_METRICS: [&str; 2] = ["engaged_share", "mean_trust"];
 
-/// Load a run folder.
-pub fn load_run(dir: &Path) -> Result<Run, ReportError> {
-    let m = manifest(dir)?;
+/// The manifest of `dir`, after verifying it and the files `required` and `optional` that the
+/// report reads ([`crate::integrity::verify_folder`]).
+fn verified_manifest(
+    dir: &Path,
+    required: &[&str],
+    optional: &[&str],
+    accept_unverified: bool,
+) -> Result<Value, ReportError> {
+    let verified = crate::integrity::verify_folder(dir, required, optional, accept_unverified)?;
+    if verified.records.is_some() || verified.text.is_empty() {
+        Ok(verified.json)
+    } else {
+        manifest(dir)
+    }
+}
+
+/// Load a run folder; one without checksums is refused unless `accept_unverified`.
+pub fn load_run(dir: &Path, accept_unverified: bool) -> Result<Run, ReportError> {
+    let m = verified_manifest(dir, &["timeseries.csv"], &["by_ccg.csv"], accept_unverified)?;
     let start_text = json_str(&m, &["scenario", "start"])
         .ok_or_else(|| folder_error(dir, "manifest.json has no scenario.start"))?;
     let start: Month = start_text
@@ -255,9 +271,20 @@ fn timeseries(path: &Path) -> Result<BTreeMap<String, Vec<Option<Summary>>>, Rep
         if v.len() <= t {
             v.resize(t + 1, None);
         }
-        v[t] = Some(s);
+        if v[t].replace(s).is_some() {
+            return Err(r.error(format!("tick {t} of {} appears twice", r.text(metric))));
+        }
         Ok(())
     })?;
+    let ticks = out.values().map(Vec::len).max().unwrap_or(0);
+    for (name, v) in &out {
+        if let Some(t) = (0..ticks).find(|&t| v.get(t).is_none_or(Option::is_none)) {
+            return Err(folder_error(
+                path,
+                format!("has no row for tick {t} of {name} (a row deleted?)"),
+            ));
+        }
+    }
     Ok(out)
 }
 
@@ -276,9 +303,17 @@ fn by_ccg(path: &Path, last: usize) -> Result<Vec<CcgFinal>, ReportError> {
         rows.column("ci_high")?,
     );
     let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     rows.each(|r| {
         if r.index(tick)? != last || !CCG_METRICS.contains(&r.text(metric)) {
             return Ok(());
+        }
+        if !seen.insert((r.text(ccg).to_string(), r.text(metric).to_string())) {
+            return Err(r.error(format!(
+                "{} of CCG {} at tick {last} appears twice",
+                r.text(metric),
+                r.text(ccg)
+            )));
         }
         out.push(CcgFinal {
             ccg: r.text(ccg).to_string(),
@@ -345,8 +380,9 @@ impl Compare {
     }
 }
 
-/// Load a compare folder.
-pub fn load_compare(dir: &Path) -> Result<Compare, ReportError> {
+/// Load a compare folder; one without checksums is refused unless `accept_unverified`.
+pub fn load_compare(dir: &Path, accept_unverified: bool) -> Result<Compare, ReportError> {
+    verified_manifest(dir, &["effects.csv"], &[], accept_unverified)?;
     let mut rows = CsvRows::open(&dir.join("effects.csv"))?;
     let col = |rows: &CsvRows, n: &str| rows.column(n);
     let (scenario, reference, month, metric) = (
@@ -366,8 +402,18 @@ pub fn load_compare(dir: &Path) -> Result<Compare, ReportError> {
         col(&rows, "paired")?,
     );
     let mut effects = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     rows.each(|r| {
         let m: Month = r.text(month).parse().map_err(|e: String| r.error(e))?;
+        let key = [scenario, reference, month, metric].map(|c| r.text(c).to_string());
+        if !seen.insert(key) {
+            return Err(r.error(format!(
+                "{} of {} against {} in {m} appears twice",
+                r.text(metric),
+                r.text(scenario),
+                r.text(reference)
+            )));
+        }
         let paired = match r.text(paired) {
             "true" => true,
             "false" => false,
@@ -443,9 +489,15 @@ pub struct Sweep {
     pub sensitivity: Option<Vec<Index>>,
 }
 
-/// Load a sweep folder.
-pub fn load_sweep(dir: &Path) -> Result<Sweep, ReportError> {
-    let m = manifest(dir)?;
+/// Load a sweep folder; one without checksums is refused unless `accept_unverified`.
+/// (`ccgsim sensitivity` adds the record of `sensitivity.csv` to the manifest.)
+pub fn load_sweep(dir: &Path, accept_unverified: bool) -> Result<Sweep, ReportError> {
+    let m = verified_manifest(
+        dir,
+        &["points.csv", "summary.csv"],
+        &["sensitivity.csv"],
+        accept_unverified,
+    )?;
     let parameters = sweep_parameters(dir, &m)?;
     let outputs: Vec<Output> = m
         .get("outputs")
@@ -478,6 +530,17 @@ pub fn load_sweep(dir: &Path) -> Result<Sweep, ReportError> {
         Ok(())
     })?;
     let summary = sweep_summary(&dir.join("summary.csv"))?;
+    for p in 0..points.len() {
+        if let Some(o) = outputs
+            .iter()
+            .find(|o| !summary.contains_key(&(p, o.name.clone())))
+        {
+            return Err(folder_error(
+                &dir.join("summary.csv"),
+                format!("has no row for point {p}, {} (a row deleted?)", o.name),
+            ));
+        }
+    }
     let sens_path = dir.join("sensitivity.csv");
     let sensitivity = if sens_path.is_file() {
         Some(sensitivity(&sens_path)?)
@@ -535,7 +598,11 @@ fn sweep_summary(path: &Path) -> Result<BTreeMap<(usize, String), Summary>, Repo
             mean: r.number(mean)?,
             ci: interval(r.number(lo)?, r.number(hi)?),
         };
-        out.insert((r.index(point)?, r.text(metric).to_string()), s);
+        let key = (r.index(point)?, r.text(metric).to_string());
+        if out.contains_key(&key) {
+            return Err(r.error(format!("point {}, {} appears twice", key.0, key.1)));
+        }
+        out.insert(key, s);
         Ok(())
     })?;
     Ok(out)
@@ -555,7 +622,17 @@ fn sensitivity(path: &Path) -> Result<Vec<Index>, ReportError> {
         rows.column("ci_high")?,
     );
     let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     rows.each(|r| {
+        let key = [metric, parameter, index].map(|c| r.text(c).to_string());
+        if !seen.insert(key) {
+            return Err(r.error(format!(
+                "{} of {} for {} appears twice",
+                r.text(index),
+                r.text(parameter),
+                r.text(metric)
+            )));
+        }
         out.push(Index {
             output: r.text(metric).to_string(),
             parameter: r.text(parameter).to_string(),
@@ -602,13 +679,14 @@ pub struct Calibration {
     pub target_metrics: BTreeMap<String, String>,
 }
 
-/// Load a calibration folder.
-pub fn load_calibration(dir: &Path) -> Result<Calibration, ReportError> {
-    let m = if dir.join("manifest.json").is_file() {
-        manifest(dir)?
-    } else {
-        Value::Null
-    };
+/// Load a calibration folder; one without checksums is refused unless `accept_unverified`.
+pub fn load_calibration(dir: &Path, accept_unverified: bool) -> Result<Calibration, ReportError> {
+    let m = verified_manifest(
+        dir,
+        &["posterior.csv", "generations.csv", "targets.csv", "ppc.csv"],
+        &[],
+        accept_unverified,
+    )?;
     let mut rows = CsvRows::open(&dir.join("posterior.csv"))?;
     let (generation, weight) = (rows.column("generation")?, rows.column("weight")?);
     let params: Vec<(usize, String)> = rows
@@ -686,8 +764,11 @@ fn ppc(path: &Path) -> Result<Vec<Check>, ReportError> {
         rows.column("model_high")?,
     );
     let inside = rows.optional("inside");
-    let mut out = Vec::new();
+    let mut out: Vec<Check> = Vec::new();
     rows.each(|r| {
+        if out.iter().any(|c| c.target == r.text(target)) {
+            return Err(r.error(format!("target {} appears twice", r.text(target))));
+        }
         out.push(Check {
             target: r.text(target).to_string(),
             value: r.number(value)?,
@@ -706,7 +787,10 @@ fn target_metrics(path: &Path) -> Result<BTreeMap<String, String>, ReportError> 
     let (target, metric) = (rows.column("target")?, rows.column("metric")?);
     let mut out = BTreeMap::new();
     rows.each(|r| {
-        out.insert(r.text(target).to_string(), r.text(metric).to_string());
+        let old = out.insert(r.text(target).to_string(), r.text(metric).to_string());
+        if old.is_some() {
+            return Err(r.error(format!("target {} appears twice", r.text(target))));
+        }
         Ok(())
     })?;
     Ok(out)
@@ -762,7 +846,7 @@ mod tests {
                 ("timeseries.csv", ts),
                 ("replicates.csv", ""),
             ]);
-            loaded.push(load_run(dir.path()).unwrap());
+            loaded.push(load_run(dir.path(), true).unwrap());
         }
         for run in &loaded {
             assert_eq!(run.ticks(), 2);
@@ -786,7 +870,7 @@ mod tests {
             ("manifest.json", "{}"),
             ("effects.csv", &format!("{header}{rows}")),
         ]);
-        let c = load_compare(dir.path()).unwrap();
+        let c = load_compare(dir.path(), true).unwrap();
         assert_eq!(c.effects[0].interval(), Some((0.05, 0.15)));
         assert_eq!(c.effects[1].interval(), Some((0.1, 0.3)));
         assert_eq!(c.contrasts(), [("a".to_string(), "b".to_string())]);
@@ -797,7 +881,7 @@ mod tests {
                 &format!("{header}a,b,0,2015-01,mean_trust,x,NA,NA,NA,NA,3,true\n"),
             ),
         ]);
-        let err = load_compare(bad.path()).unwrap_err().to_string();
+        let err = load_compare(bad.path(), true).unwrap_err().to_string();
         assert!(
             err.contains("effects.csv' line 2") && err.contains("\"x\""),
             "{err}"
@@ -821,7 +905,7 @@ mod tests {
                 ("results.csv", ""),
             ]);
             assert_eq!(detect(dir.path()).unwrap(), Kind::Sweep);
-            let s = load_sweep(dir.path()).unwrap();
+            let s = load_sweep(dir.path(), true).unwrap();
             loaded.push((s.points, s.summary, s.design));
         }
         assert_eq!(loaded[0], loaded[1]);

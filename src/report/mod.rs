@@ -38,6 +38,9 @@ pub enum ReportError {
     /// The folders cannot be shown together.
     #[error("{0}")]
     Mismatch(String),
+    /// A folder's manifest or files do not match its checksums, or it has none.
+    #[error(transparent)]
+    Integrity(#[from] crate::integrity::IntegrityError),
     /// The report (or its chart folder) exists and `--force` was not given.
     #[error("'{}' already exists; pass --force to overwrite it or --out to choose another file", .0.display())]
     Exists(PathBuf),
@@ -53,15 +56,17 @@ pub struct Inputs {
 }
 
 impl Inputs {
-    /// Detect and load every folder of `dirs`.
-    pub fn load(dirs: &[PathBuf]) -> Result<Inputs, ReportError> {
+    /// Detect, verify and load every folder of `dirs`; folders without checksums are refused
+    /// unless `accept_unverified`.
+    pub fn load(dirs: &[PathBuf], accept_unverified: bool) -> Result<Inputs, ReportError> {
         let mut inputs = Inputs::default();
+        let a = accept_unverified;
         for dir in dirs {
             match folder::detect(dir)? {
-                Kind::Run => inputs.runs.push(folder::load_run(dir)?),
-                Kind::Compare => inputs.compares.push(folder::load_compare(dir)?),
-                Kind::Sweep => inputs.sweeps.push(folder::load_sweep(dir)?),
-                Kind::Calibration => inputs.calibrations.push(folder::load_calibration(dir)?),
+                Kind::Run => inputs.runs.push(folder::load_run(dir, a)?),
+                Kind::Compare => inputs.compares.push(folder::load_compare(dir, a)?),
+                Kind::Sweep => inputs.sweeps.push(folder::load_sweep(dir, a)?),
+                Kind::Calibration => inputs.calibrations.push(folder::load_calibration(dir, a)?),
             }
         }
         name_runs(&mut inputs.runs);
@@ -133,6 +138,17 @@ pub fn charts_dir(report: &Path) -> PathBuf {
 /// chart to its own SVG file in the folder beside it ([`charts_dir`]). An existing report is
 /// refused unless `force`. Returns the report's path.
 pub fn write_report(dirs: &[PathBuf], out: Option<&Path>, force: bool) -> anyhow::Result<PathBuf> {
+    write_report_with(dirs, out, force, false)
+}
+
+/// [`write_report`], reading folders without checksums (written by an earlier ccgsim) if
+/// `accept_unverified`.
+pub fn write_report_with(
+    dirs: &[PathBuf],
+    out: Option<&Path>,
+    force: bool,
+    accept_unverified: bool,
+) -> anyhow::Result<PathBuf> {
     let Some(first) = dirs.first() else {
         return Err(ReportError::Mismatch("report needs at least one folder".into()).into());
     };
@@ -147,7 +163,7 @@ pub fn write_report(dirs: &[PathBuf], out: Option<&Path>, force: bool) -> anyhow
             return Err(ReportError::Exists(charts).into());
         }
     }
-    let inputs = Inputs::load(dirs)?;
+    let inputs = Inputs::load(dirs, accept_unverified)?;
     let charts_name = charts
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());

@@ -754,8 +754,7 @@ fn write_outputs(
         std::io::Write::flush(&mut w).with_context(|| ctx(&scenario))?;
     }
 
-    let manifest = PendingFile::new(dir, "manifest.json")?;
-    {
+    let manifest = {
         let m = CalibrationManifest {
             ccgsim_version: env!("CARGO_PKG_VERSION"),
             calibration: &c.name,
@@ -777,11 +776,9 @@ fn write_outputs(
                 "manifest.json",
             ],
         };
-        let mut w = manifest.writer()?;
-        serde_json::to_writer_pretty(&mut w, &m).with_context(|| ctx(&manifest))?;
-        std::io::Write::write_all(&mut w, b"\n")?;
-        std::io::Write::flush(&mut w)?;
-    }
+        let files = [&posterior, &generations, &targets, &ppc, &scenario];
+        crate::integrity::write_manifest(dir, &m, &files)?
+    };
     for f in [posterior, generations, targets, ppc, scenario, manifest] {
         f.commit()?;
     }

@@ -20,6 +20,7 @@ use super::design::Design;
 use super::error::SweepError;
 use super::spec::{At, Base, Domain, PointModel, Sweep, located, read};
 use crate::engine::{Workspace, simulate_ccg};
+use crate::integrity::Measure;
 use crate::metrics::{METRICS, TALLY_LEN, Tally, add_into};
 use crate::output::{OutputExists, PendingFile, number};
 use crate::population::Population;
@@ -38,7 +39,10 @@ pub const SUMMARY_COLUMNS: [&str; 6] = ["metric", "mean", "sd", "ci_low", "ci_hi
 /// The layout of the journals' rows, recorded in the state file: a folder started by a ccgsim
 /// whose rows were laid out otherwise (1: `summary.csv` without the parameter columns) cannot be
 /// resumed into the same bytes.
-const JOURNAL_FORMAT: u32 = 2;
+/// 3: the state file records the SHA-256 of each journal's prefix and is sealed.
+const JOURNAL_FORMAT: u32 = 3;
+/// The field of the state file that holds the digest of the state file itself.
+const STATE_SEAL: &str = "state_sha256";
 
 /// The sweep was stopped (Ctrl-C) before it finished; what was done is kept for `--resume`.
 #[derive(Debug, thiserror::Error)]
@@ -180,23 +184,44 @@ impl SweepManifest {
         }
     }
 
-    pub fn read(dir: &Path) -> Result<SweepManifest, SweepError> {
-        let path = dir.join("manifest.json");
-        let text = crate::scenario::error::read_input(&path)?;
-        serde_json::from_str(&text).map_err(|e| SweepError::Folder {
-            path,
-            message: format!("not a sweep manifest: {e}"),
-        })
+    /// Read the manifest of `dir` after verifying it and the files `required` against it
+    /// ([`crate::integrity::verify_folder`]).
+    pub fn read_verified(
+        dir: &Path,
+        required: &[&str],
+        accept_unverified: bool,
+    ) -> anyhow::Result<SweepManifest> {
+        Ok(SweepManifest::read_with_records(dir, required, accept_unverified)?.0)
     }
 
-    pub fn write(&self, dir: &Path) -> anyhow::Result<PendingFile> {
-        let file = PendingFile::new(dir, "manifest.json")?;
-        let mut w = file.writer()?;
-        serde_json::to_writer_pretty(&mut w, self)
-            .with_context(|| format!("could not write '{}'", file.dest().display()))?;
-        w.write_all(b"\n")?;
-        w.flush()?;
-        Ok(file)
+    /// [`SweepManifest::read_verified`], with the manifest's file records (`None` for a folder
+    /// accepted unverified).
+    pub fn read_with_records(
+        dir: &Path,
+        required: &[&str],
+        accept_unverified: bool,
+    ) -> anyhow::Result<(SweepManifest, Option<Vec<crate::integrity::FileRecord>>)> {
+        let verified = crate::integrity::verify_folder(dir, required, &[], accept_unverified)?;
+        if verified.text.is_empty() {
+            return Err(SweepError::Folder {
+                path: dir.to_path_buf(),
+                message: "has no manifest.json; is it a sweep folder?".into(),
+            }
+            .into());
+        }
+        let manifest = serde_json::from_str(&verified.text).map_err(|e| SweepError::Folder {
+            path: verified.path,
+            message: format!(
+                "not a sweep manifest: {}",
+                crate::integrity::json_problem(&e)
+            ),
+        })?;
+        Ok((manifest, verified.records))
+    }
+
+    /// Write the manifest, with the records of the folder's other `files` (still pending).
+    pub fn write(&self, dir: &Path, files: &[&PendingFile]) -> anyhow::Result<PendingFile> {
+        crate::integrity::write_manifest(dir, self, files)
     }
 }
 
@@ -230,6 +255,15 @@ struct State {
     points_done: usize,
     results_bytes: u64,
     summary_bytes: u64,
+    /// SHA-256 of the first `results_bytes` of the results journal.
+    #[serde(default)]
+    results_sha256: String,
+    /// SHA-256 of the first `summary_bytes` of the summary journal.
+    #[serde(default)]
+    summary_sha256: String,
+    /// SHA-256 of the state file's own bytes with this field empty.
+    #[serde(default)]
+    state_sha256: String,
 }
 
 fn first_journal_format() -> u32 {
@@ -292,6 +326,9 @@ pub fn run_sweep(
                 points_done: 0,
                 results_bytes: 0,
                 summary_bytes: 0,
+                results_sha256: Measure::default().sha256(),
+                summary_sha256: Measure::default().sha256(),
+                state_sha256: String::new(),
             };
             for j in [RESULTS_JOURNAL, SUMMARY_JOURNAL] {
                 File::create(dir.join(j))
@@ -308,8 +345,18 @@ pub fn run_sweep(
         );
     }
     report.resumed_from = state.points_done;
-    let mut results = open_journal(dir, RESULTS_JOURNAL, state.results_bytes)?;
-    let mut summary = open_journal(dir, SUMMARY_JOURNAL, state.summary_bytes)?;
+    let (mut results, mut results_tally) = open_journal(
+        dir,
+        RESULTS_JOURNAL,
+        state.results_bytes,
+        &state.results_sha256,
+    )?;
+    let (mut summary, mut summary_tally) = open_journal(
+        dir,
+        SUMMARY_JOURNAL,
+        state.summary_bytes,
+        &state.summary_sha256,
+    )?;
     let mut state = state;
 
     let units = units_per_point(sweep);
@@ -337,8 +384,12 @@ pub fn run_sweep(
         let (rows, sums) = format_rows(sweep, &unit_points, chunk, &outputs)?;
         append(&mut results, &rows, dir, RESULTS_JOURNAL)?;
         append(&mut summary, &sums, dir, SUMMARY_JOURNAL)?;
-        state.results_bytes += rows.len() as u64;
-        state.summary_bytes += sums.len() as u64;
+        results_tally.update(&rows);
+        summary_tally.update(&sums);
+        state.results_bytes = results_tally.bytes;
+        state.summary_bytes = summary_tally.bytes;
+        state.results_sha256 = results_tally.sha256();
+        state.summary_sha256 = summary_tally.sha256();
         state.points_done = end;
         write_state(dir, &state)?;
         report.runs += (chunk.len() * sweep.replicates as usize) as u64;
@@ -409,17 +460,43 @@ fn open_folder(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<Folder> {
             let text = std::fs::read_to_string(&state_path)
                 .with_context(|| format!("could not read '{}'", state_path.display()))?;
             let state: State = serde_json::from_str(&text).map_err(|e| {
-                folder_error(dir, format!("unreadable state file {STATE_FILE}: {e}"))
+                folder_error(
+                    dir,
+                    format!(
+                        "unreadable state file {STATE_FILE} (damaged?): {}; pass --force to start again",
+                        crate::integrity::json_problem(&e)
+                    ),
+                )
             })?;
-            if state.sweep_sha256 != sweep.sha256 {
-                return Err(mismatch("sweep file or base scenario", &state.sweep_sha256).into());
-            }
             if state.journal_format != JOURNAL_FORMAT {
                 return Err(folder_error(
                     dir,
-                    "holds a sweep started by an older ccgsim, whose rows are laid out differently; pass --force to start again",
+                    format!(
+                        "holds a sweep started by an older ccgsim (state file {STATE_FILE}, journal format {}), whose journals cannot be resumed into the same bytes; pass --force to start again",
+                        state.journal_format
+                    ),
                 )
                 .into());
+            }
+            match crate::integrity::check_seal(&text, STATE_SEAL) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(folder_error(
+                        dir,
+                        format!("state file {STATE_FILE} has no checksum: it was edited; pass --force to start again"),
+                    )
+                    .into());
+                }
+                Err(problem) => {
+                    return Err(folder_error(
+                        dir,
+                        format!("state file {STATE_FILE} {problem}; pass --force to start again"),
+                    )
+                    .into());
+                }
+            }
+            if state.sweep_sha256 != sweep.sha256 {
+                return Err(mismatch("sweep file or base scenario", &state.sweep_sha256).into());
             }
             if state.shard != opts.shard {
                 return Err(folder_error(
@@ -435,7 +512,8 @@ fn open_folder(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<Folder> {
             return Ok(Folder::Resume(state));
         }
         if dir.join("manifest.json").exists() {
-            let m = SweepManifest::read(dir)?;
+            // Nothing is read from a complete folder, but a damaged one is not called complete.
+            let m = SweepManifest::read_verified(dir, &FILES[..3], true)?;
             if m.sweep_sha256 != sweep.sha256 {
                 return Err(mismatch("sweep file or base scenario", &m.sweep_sha256).into());
             }
@@ -462,13 +540,25 @@ fn open_folder(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<Folder> {
     Ok(Folder::Fresh)
 }
 
-fn open_journal(dir: &Path, name: &str, len: u64) -> anyhow::Result<File> {
+/// Open the journal `name` for appending after its first `len` bytes, which must have the SHA-256
+/// `sha256` that the state file records; returns it with the tally of those bytes.
+fn open_journal(dir: &Path, name: &str, len: u64, sha256: &str) -> anyhow::Result<(File, Measure)> {
     let path = dir.join(name);
-    let mut f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("could not open '{}'", path.display()))?;
+    let mut f = match OpenOptions::new().read(true).write(true).open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(folder_error(
+                dir,
+                format!("{name} is missing, though the state file {STATE_FILE} records {len} bytes of it; pass --force to start again"),
+            )
+            .into());
+        }
+        Err(e) => {
+            return Err(
+                anyhow::Error::new(e).context(format!("could not open '{}'", path.display()))
+            );
+        }
+    };
     let actual = f.metadata()?.len();
     if actual < len {
         return Err(folder_error(
@@ -477,11 +567,26 @@ fn open_journal(dir: &Path, name: &str, len: u64) -> anyhow::Result<File> {
         )
         .into());
     }
+    let mut tally = Measure::default();
+    tally
+        .read_from(&mut f, Some(len))
+        .with_context(|| format!("could not read '{}'", path.display()))?;
+    if tally.bytes != len || tally.sha256() != sha256 {
+        return Err(folder_error(
+            dir,
+            format!(
+                "{name} does not match its checksum in the state file {STATE_FILE}: the journal \
+                 was edited or damaged, and resuming would give different results; pass --force \
+                 to start again"
+            ),
+        )
+        .into());
+    }
     // Rows past the recorded length are from a chunk that was not finished: drop them.
     f.set_len(len)
         .with_context(|| format!("could not truncate '{}'", path.display()))?;
     f.seek(SeekFrom::End(0))?;
-    Ok(f)
+    Ok((f, tally))
 }
 
 fn append(f: &mut File, bytes: &[u8], dir: &Path, name: &str) -> anyhow::Result<()> {
@@ -494,8 +599,13 @@ fn write_state(dir: &Path, state: &State) -> anyhow::Result<()> {
     let tmp = dir.join(format!("{STATE_FILE}.tmp"));
     let ctx = || format!("could not write '{}'", tmp.display());
     {
+        let blank = State {
+            state_sha256: String::new(),
+            ..state.clone()
+        };
+        let text = crate::integrity::seal(serde_json::to_string(&blank)?, STATE_SEAL);
         let mut f = File::create(&tmp).with_context(ctx)?;
-        serde_json::to_writer(&mut f, state).with_context(ctx)?;
+        f.write_all(text.as_bytes()).with_context(ctx)?;
         f.sync_all().with_context(ctx)?;
     }
     std::fs::rename(&tmp, dir.join(STATE_FILE)).with_context(ctx)?;
@@ -743,7 +853,8 @@ fn finish(
     results_header.extend(sweep.outputs.iter().map(|o| o.name.clone()));
     let results = from_journal(dir, "results.csv", &results_header, RESULTS_JOURNAL)?;
     let summary = from_journal(dir, "summary.csv", &summary_header(sweep), SUMMARY_JOURNAL)?;
-    let manifest = SweepManifest::new(sweep, opts.shard, mine.len()).write(dir)?;
+    let manifest = SweepManifest::new(sweep, opts.shard, mine.len())
+        .write(dir, &[&points, &results, &summary])?;
     points.commit()?;
     results.commit()?;
     summary.commit()?;

@@ -228,9 +228,17 @@ pub fn morris_indices(
         .collect()
 }
 
-/// Analyse the sweep folder `dir`: read its manifest and `summary.csv` (the mean over replicates of
-/// each output at each point), compute the indices, and write `sensitivity.csv` into it.
-pub fn analyse(dir: &Path, resamples: usize, seed: u64) -> anyhow::Result<Vec<IndexRow>> {
+/// Analyse the sweep folder `dir`: verify its manifest and `summary.csv` (the mean over replicates
+/// of each output at each point), compute the indices, and write `sensitivity.csv` into it. An
+/// existing `sensitivity.csv` is kept unless `force`; a folder without checksums is refused unless
+/// `accept_unverified`.
+pub fn analyse(
+    dir: &Path,
+    resamples: usize,
+    seed: u64,
+    force: bool,
+    accept_unverified: bool,
+) -> anyhow::Result<Vec<IndexRow>> {
     let folder = |message: String| SweepError::Folder {
         path: dir.to_path_buf(),
         message,
@@ -240,7 +248,15 @@ pub fn analyse(dir: &Path, resamples: usize, seed: u64) -> anyhow::Result<Vec<In
             folder("the sweep has not finished; finish it with --resume first".into()).into(),
         );
     }
-    let m = SweepManifest::read(dir)?;
+    let existing = dir.join("sensitivity.csv");
+    if existing.exists() && !force {
+        return Err(SweepError::Folder {
+            path: existing,
+            message: "already exists; pass --force to overwrite it".into(),
+        }
+        .into());
+    }
+    let (m, records) = SweepManifest::read_with_records(dir, &["summary.csv"], accept_unverified)?;
     if let Some(s) = m.shard {
         return Err(folder(format!(
             "holds only shard {s}; merge the shards first (ccgsim merge)"
@@ -248,30 +264,29 @@ pub fn analyse(dir: &Path, resamples: usize, seed: u64) -> anyhow::Result<Vec<In
         .into());
     }
     let k = m.parameters.len();
+    if matches!(m.design, Design::Sobol { .. } | Design::Morris { .. }) {
+        let want = m.design.point_count(&vec![0; k]);
+        if want != Some(m.points) {
+            return Err(SweepError::Folder {
+                path: dir.join("manifest.json"),
+                message: format!(
+                    "records {} where its {} design over {} has {}",
+                    count(m.points, "point"),
+                    m.design.kind(),
+                    count(k, "parameter"),
+                    want.map_or("too many to count".into(), |w| w.to_string())
+                ),
+            }
+            .into());
+        }
+    }
     let per_output = read_means(dir, &m)?;
     let mut rows = Vec::new();
     for (o, y) in m.outputs.iter().zip(&per_output) {
-        let defined = y.iter().all(|v| v.is_finite());
-        let na = |parameter: String, index| IndexRow {
-            metric: o.name.clone(),
-            parameter,
-            index,
-            estimate: Estimate {
-                value: f64::NAN,
-                ci: None,
-            },
-        };
         match &m.design {
-            Design::Sobol { n, second_order } => {
+            &Design::Sobol { n, second_order } => {
                 let names: Vec<&str> = m.parameters.iter().map(|p| p.path.as_str()).collect();
-                if !defined {
-                    for name in &names {
-                        rows.push(na(name.to_string(), "S1"));
-                        rows.push(na(name.to_string(), "ST"));
-                    }
-                    continue;
-                }
-                let s = sobol_indices(y, k, *n as usize, *second_order, resamples, seed);
+                let s = sobol_indices(y, k, n as usize, second_order, resamples, seed);
                 for (i, name) in names.iter().enumerate() {
                     for (index, e) in [("S1", s.s1[i]), ("ST", s.st[i])] {
                         rows.push(IndexRow {
@@ -296,14 +311,6 @@ pub fn analyse(dir: &Path, resamples: usize, seed: u64) -> anyhow::Result<Vec<In
                 let steps = morris_steps(&points, k).ok_or_else(|| {
                     folder("the Morris design could not be regenerated from the manifest".into())
                 })?;
-                if !defined {
-                    for p in &m.parameters {
-                        for index in ["mu", "mu_star", "sigma"] {
-                            rows.push(na(p.path.clone(), index));
-                        }
-                    }
-                    continue;
-                }
                 let stats = morris_indices(y, k, &steps, resamples, seed);
                 for (p, st) in m.parameters.iter().zip(stats) {
                     for (index, e) in ["mu", "mu_star", "sigma"].into_iter().zip(st) {
@@ -325,16 +332,48 @@ pub fn analyse(dir: &Path, resamples: usize, seed: u64) -> anyhow::Result<Vec<In
             }
         }
     }
-    write_rows(dir, &rows)?;
+    let file = write_rows(dir, &rows)?;
+    // The sweep's manifest vouches for sensitivity.csv too (the rest of it is unchanged); a folder
+    // read unverified is left unverified.
+    let manifest = match records {
+        Some(mut records) => {
+            records.retain(|r| r.name != "sensitivity.csv");
+            records.push(crate::integrity::record_pending(&file)?);
+            Some(crate::integrity::write_manifest_records(dir, &m, records)?)
+        }
+        None => None,
+    };
+    file.commit()?;
+    if let Some(manifest) = manifest {
+        manifest.commit()?;
+    }
     Ok(rows)
 }
 
-/// Each output's mean at each point, from `summary.csv` (NaN where undefined).
+/// Each output's mean at each point, from `summary.csv`: every (point, output) exactly once, each
+/// mean a finite number (the indices are undefined otherwise).
 fn read_means(dir: &Path, m: &SweepManifest) -> anyhow::Result<Vec<Vec<f64>>> {
     let path = dir.join("summary.csv");
-    let mut r = csv::Reader::from_path(&path)
-        .with_context(|| format!("could not read '{}'", path.display()))?;
+    let mut r = csv::Reader::from_path(&path).map_err(|e| SweepError::Folder {
+        path: path.clone(),
+        message: format!("could not be read: {e}"),
+    })?;
+    // Each (point, output) needs a row of several bytes: a manifest that records more cannot be
+    // this file's (and must not make us allocate for it).
+    let size = std::fs::metadata(&path).map_or(0, |f| f.len());
+    if m.points.saturating_mul(m.outputs.len()) as u64 > size {
+        return Err(SweepError::Folder {
+            path: path.clone(),
+            message: format!(
+                "is too small ({size} bytes) to hold a row for each of the manifest's {} x {}",
+                count(m.points, "point"),
+                count(m.outputs.len(), "output")
+            ),
+        }
+        .into());
+    }
     let mut y = vec![vec![f64::NAN; m.points]; m.outputs.len()];
+    let mut seen = vec![vec![false; m.points]; m.outputs.len()];
     let bad = |message: String| SweepError::Folder {
         path: path.clone(),
         message,
@@ -342,43 +381,77 @@ fn read_means(dir: &Path, m: &SweepManifest) -> anyhow::Result<Vec<Vec<f64>>> {
     // Columns by name: `point`, the parameter columns, then `metric`, `mean`, ...
     let header = r
         .headers()
-        .with_context(|| format!("could not read '{}'", path.display()))?
+        .map_err(|e| bad(format!("line 1: not CSV ({e})")))?
         .clone();
     let column = |name: &str| {
         header
             .iter()
             .position(|h| h == name)
-            .ok_or_else(|| bad(format!("has no `{name}` column")))
+            .ok_or_else(|| bad(format!("line 1: has no `{name}` column")))
     };
     let (point, metric, mean) = (column("point")?, column("metric")?, column("mean")?);
-    let mut rows = 0usize;
-    for rec in r.records() {
-        let rec = rec.with_context(|| format!("could not read '{}'", path.display()))?;
+    let mut rec = csv::StringRecord::new();
+    loop {
+        let more = r.read_record(&mut rec).map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            bad(format!("line {line}: not a row of the summary ({e})"))
+        })?;
+        if !more {
+            break;
+        }
+        let line = rec.position().map_or(0, |p| p.line());
         let field = |i: usize| rec.get(i).unwrap_or_default();
-        let p: usize = field(point)
-            .parse()
-            .map_err(|_| bad(format!("bad point id \"{}\"", field(point))))?;
+        let at = |message: String| bad(format!("line {line}: {message}"));
+        let p: usize = field(point).parse().map_err(|_| {
+            at(format!(
+                "column `point`: \"{}\" is not a point number",
+                field(point)
+            ))
+        })?;
         let o = m
             .outputs
             .iter()
             .position(|o| o.name == field(metric))
-            .ok_or_else(|| bad(format!("unknown output \"{}\"", field(metric))))?;
+            .ok_or_else(|| {
+                at(format!(
+                    "column `metric`: unknown output \"{}\"",
+                    field(metric)
+                ))
+            })?;
         if p >= m.points {
-            return Err(bad(format!(
+            return Err(at(format!(
                 "point {p} is beyond the design's {}",
                 count(m.points, "point")
             ))
             .into());
         }
-        y[o][p] = field(mean).parse().unwrap_or(f64::NAN);
-        rows += 1;
+        let v = field(mean)
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| {
+                at(format!(
+                    "column `mean`: \"{}\" (point {p}, {}) is not a finite number; the sensitivity \
+                     indices need every point's value",
+                    field(mean),
+                    m.outputs[o].name
+                ))
+            })?;
+        if std::mem::replace(&mut seen[o][p], true) {
+            return Err(at(format!("point {p}, {} appears twice", m.outputs[o].name)).into());
+        }
+        y[o][p] = v;
     }
-    if rows != m.points * m.outputs.len() {
-        return Err(bad(format!(
-            "has {rows} rows, expected {}",
-            m.points * m.outputs.len()
-        ))
-        .into());
+    for (o, seen) in seen.iter().enumerate() {
+        if let Some(p) = seen.iter().position(|s| !s) {
+            return Err(bad(format!(
+                "has no row for point {p}, {} ({} of {} missing)",
+                m.outputs[o].name,
+                seen.iter().filter(|s| !**s).count(),
+                m.points
+            ))
+            .into());
+        }
     }
     Ok(y)
 }
@@ -469,7 +542,8 @@ pub fn table(rows: &[IndexRow]) -> String {
     text
 }
 
-fn write_rows(dir: &Path, rows: &[IndexRow]) -> anyhow::Result<()> {
+/// `sensitivity.csv`, pending.
+fn write_rows(dir: &Path, rows: &[IndexRow]) -> anyhow::Result<PendingFile> {
     let file = PendingFile::new(dir, "sensitivity.csv")?;
     {
         let mut w = csv::Writer::from_writer(file.writer()?);
@@ -488,8 +562,7 @@ fn write_rows(dir: &Path, rows: &[IndexRow]) -> anyhow::Result<()> {
         w.flush()
             .with_context(|| format!("could not write '{}'", file.dest().display()))?;
     }
-    file.commit()?;
-    Ok(())
+    Ok(file)
 }
 
 #[cfg(test)]
