@@ -4,8 +4,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
@@ -16,10 +15,10 @@ use crate::experiment::{EnsembleOptions, Interrupted, run_ensemble};
 use crate::metrics::{METRICS, metric_index};
 use crate::output::csv::{ReplicateWriter, write_by_ccg, write_timeseries};
 use crate::output::manifest::{Manifest, rfc3339, sha256_hex, write_manifest};
-use crate::output::{OutputExists, prepare_dir};
+use crate::output::{OutputExists, PendingFile, prepare_dir};
 use crate::population::Population;
 use crate::scenario::{Scenario, ScenarioError, default_output_dir};
-use crate::sweep::calibrate::{Calibration, run_calibration};
+use crate::sweep::calibrate::{CalibrateOptions, Calibration, run_calibration};
 use crate::sweep::{Shard, Stopped, Sweep, SweepError, SweepOptions, run_sweep};
 use crate::words::count;
 
@@ -127,8 +126,9 @@ pub struct MetricsArgs {
 /// Parse the command line and run the command.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    crate::signals::install();
     crate::simd::Simd::requested().map_err(UsageError::new)?;
-    match cli.command {
+    let result = match cli.command {
         Command::Run(args) => run_command(args),
         Command::Check(args) => check_command(args),
         Command::Metrics(args) => metrics_command(args),
@@ -139,14 +139,23 @@ pub fn run() -> anyhow::Result<()> {
         Command::Merge(args) => merge_command(args),
         Command::Compare(args) => compare_command(args),
         Command::Report(args) => report_command(args),
+    };
+    match result {
+        Ok(()) if crate::signals::cancelled() => Err(crate::signals::LateSignal.into()),
+        other => other,
     }
 }
 
-/// The process exit code for an error: 2 for input the user can fix, 130 for an interrupted run,
-/// 1 otherwise.
+/// The process exit code for an error: 2 for input the user can fix, 128 + the signal's number
+/// for a command stopped by a signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP; 130 when a test hook
+/// stopped it), 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.is::<Interrupted>() || err.is::<Stopped>() {
-        130
+    if err.is::<Interrupted>()
+        || err.is::<Stopped>()
+        || err.is::<crate::sweep::calibrate::CalibrationStopped>()
+        || err.is::<crate::signals::LateSignal>()
+    {
+        crate::signals::exit_code()
     } else if err.is::<ScenarioError>()
         || err.is::<OutputExists>()
         || err.is::<UsageError>()
@@ -291,8 +300,21 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
         .build()
         .context("could not start worker threads")?;
     let cancel = cancel_flag();
-    for plan in &plans {
-        run_one(&args, plan, &pool, threads, &cancel)?;
+    for (i, plan) in plans.iter().enumerate() {
+        run_one(&args, plan, &pool, threads, cancel).map_err(|e| {
+            if i == 0 || !e.is::<Interrupted>() {
+                return e;
+            }
+            let done: Vec<String> = plans[..i]
+                .iter()
+                .map(|p| format!("'{}'", p.dir.display()))
+                .collect();
+            e.context(format!(
+                "finished and kept: {}; not run: {}",
+                done.join(", "),
+                count(plans.len() - i, "scenario")
+            ))
+        })?;
     }
     if args.report {
         let dirs: Vec<PathBuf> = plans.iter().map(|p| p.dir.clone()).collect();
@@ -389,10 +411,8 @@ fn run_one(
         scenario,
     };
     let manifest = write_manifest(dir, &manifest)?;
-    for f in files {
-        f.commit()?;
-    }
-    manifest.commit()?;
+    files.push(manifest);
+    PendingFile::commit_all(files)?;
 
     if !args.quiet {
         eprintln!(
@@ -544,8 +564,12 @@ pub struct CalibrateArgs {
     /// Output folder [default: results/<calibration name>].
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
-    /// Overwrite an existing, non-empty output folder.
+    /// Continue an interrupted calibration in the output folder from its last finished
+    /// generation (starts afresh if there is none).
     #[arg(long)]
+    pub resume: bool,
+    /// Overwrite an existing, non-empty output folder.
+    #[arg(long, conflicts_with = "resume")]
     pub force: bool,
     /// Worker threads [default: all cores]. Results do not depend on it.
     #[arg(long, short = 't')]
@@ -571,6 +595,19 @@ pub struct MergeArgs {
 /// Test hook, documented in docs/experiments.md: stop a sweep as if interrupted once this many of
 /// its points are done, so that tests can check `--resume` deterministically.
 const STOP_AFTER_ENV: &str = "CCGSIM_TEST_STOP_AFTER_POINTS";
+/// Test hook, documented in docs/experiments.md: stop a calibration as if interrupted once this
+/// many of its generations are recorded.
+const STOP_AFTER_GENERATIONS_ENV: &str = "CCGSIM_TEST_STOP_AFTER_GENERATIONS";
+
+/// A test hook's number, if its variable is set.
+fn test_hook(var: &str, what: &str) -> anyhow::Result<Option<usize>> {
+    match std::env::var(var) {
+        Ok(v) => Ok(Some(v.parse::<usize>().map_err(|_| {
+            UsageError(format!("{var} must be a number of {what}, got \"{v}\""))
+        })?)),
+        Err(_) => Ok(None),
+    }
+}
 
 fn thread_pool(threads: Option<usize>) -> anyhow::Result<(rayon::ThreadPool, usize)> {
     let threads = match threads {
@@ -585,12 +622,9 @@ fn thread_pool(threads: Option<usize>) -> anyhow::Result<(rayon::ThreadPool, usi
     Ok((pool, threads))
 }
 
-fn cancel_flag() -> Arc<AtomicBool> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    // Only the first handler of a process can be installed; see run_command.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
-    cancel
+/// The flag that SIGINT, SIGTERM and SIGHUP set ([`crate::signals`]).
+fn cancel_flag() -> &'static AtomicBool {
+    crate::signals::cancel_flag()
 }
 
 fn bar(quiet: bool, len: u64, template: &str) -> ProgressBar {
@@ -648,7 +682,7 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
     );
     let started = Instant::now();
     let report = pool.install(|| {
-        run_sweep(&sweep, &options, &cancel, |done, total, runs| {
+        run_sweep(&sweep, &options, cancel, |done, total, runs| {
             progress.set_length(total as u64);
             progress.set_position(done as u64);
             let rate = runs as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -656,7 +690,14 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
         })
     });
     progress.finish_and_clear();
-    let report = report?;
+    // A signal during the final files still leaves the journals to resume from.
+    let report = report.map_err(|e| {
+        if e.is::<Interrupted>() {
+            Stopped(out.clone()).into()
+        } else {
+            e
+        }
+    })?;
     if !args.quiet {
         if report.already_complete {
             eprintln!("{}: already complete in '{}'", sweep.name, out.display());
@@ -708,14 +749,19 @@ fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(&c.name));
-    prepare_dir(&dir, args.force)?;
+    let options = CalibrateOptions {
+        resume: args.resume,
+        force: args.force,
+        stop_after: test_hook(STOP_AFTER_GENERATIONS_ENV, "generations")?,
+    };
     let cancel = cancel_flag();
     let quiet = args.quiet;
-    let result = pool.install(|| {
-        run_calibration(&c, &dir, &cancel, |g, generation| {
+    let report = pool.install(|| {
+        run_calibration(&c, &dir, &options, cancel, |g, generation, resumed| {
             if !quiet {
                 eprintln!(
-                    "generation {g}: tolerance {}, accepted {} of {} ({:.1}%), ESS {:.0}",
+                    "generation {g}{}: tolerance {}, accepted {} of {} ({:.1}%), ESS {:.0}",
+                    if resumed { " (resumed)" } else { "" },
                     if generation.epsilon.is_finite() {
                         format!("{:.4}", generation.epsilon)
                     } else {
@@ -729,6 +775,12 @@ fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
             }
         })
     })?;
+    let Some(result) = report.result else {
+        if !quiet {
+            eprintln!("{}: already complete in '{}'", c.name, dir.display());
+        }
+        return Ok(());
+    };
     if !quiet {
         eprintln!(
             "{}: {} in {:.2} s on {} -> {}",
