@@ -371,12 +371,14 @@ fn run_one(
     let summary = pool.install(|| {
         run_ensemble(scenario, &population, options, cancel, |r, tallies| {
             replicates.write(r, tallies)?;
+            test_progress("replicate", r + 1);
             progress.inc(1);
             Ok(())
         })
     });
     progress.finish_and_clear();
     let summary = summary?;
+    test_progress("finishing", &scenario.name);
 
     let timeseries = write_timeseries(dir, scenario, &summary)?;
     let by_ccg = pool.install(|| write_by_ccg(dir, scenario, &population, &summary))?;
@@ -599,6 +601,18 @@ const STOP_AFTER_ENV: &str = "CCGSIM_TEST_STOP_AFTER_POINTS";
 /// many of its generations are recorded.
 const STOP_AFTER_GENERATIONS_ENV: &str = "CCGSIM_TEST_STOP_AFTER_GENERATIONS";
 
+/// Test hook, documented in docs/experiments.md: when set, `run`, `sweep` and `calibrate` print a
+/// line `progress: <what> <n>` to standard error as each replicate, chunk of points or generation
+/// is done (and `progress: finishing` before a run writes its files), so that tests can signal
+/// them at known moments.
+const PROGRESS_ENV: &str = "CCGSIM_TEST_PROGRESS";
+
+fn test_progress(what: &str, n: impl std::fmt::Display) {
+    if std::env::var_os(PROGRESS_ENV).is_some() {
+        eprintln!("progress: {what} {n}");
+    }
+}
+
 /// A test hook's number, if its variable is set.
 fn test_hook(var: &str, what: &str) -> anyhow::Result<Option<usize>> {
     match std::env::var(var) {
@@ -659,14 +673,7 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
         };
         PathBuf::from("results").join(name)
     });
-    let stop_after = match std::env::var(STOP_AFTER_ENV) {
-        Ok(v) => Some(v.parse::<usize>().map_err(|_| {
-            UsageError(format!(
-                "{STOP_AFTER_ENV} must be a number of points, got \"{v}\""
-            ))
-        })?),
-        Err(_) => None,
-    };
+    let stop_after = test_hook(STOP_AFTER_ENV, "points")?;
     let options = SweepOptions {
         out: out.clone(),
         resume: args.resume,
@@ -683,6 +690,7 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let report = pool.install(|| {
         run_sweep(&sweep, &options, cancel, |done, total, runs| {
+            test_progress("points", done);
             progress.set_length(total as u64);
             progress.set_position(done as u64);
             let rate = runs as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -758,6 +766,7 @@ fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
     let quiet = args.quiet;
     let report = pool.install(|| {
         run_calibration(&c, &dir, &options, cancel, |g, generation, resumed| {
+            test_progress(if resumed { "resumed" } else { "generation" }, g + 1);
             if !quiet {
                 eprintln!(
                     "generation {g}{}: tolerance {}, accepted {} of {} ({:.1}%), ESS {:.0}",

@@ -119,7 +119,13 @@ pub fn write_by_ccg(
         .ccgs
         .par_iter()
         .enumerate()
-        .map(|(c, ccg)| ccg_rows(&scenario.name, &months, c, ccg, summary))
+        .map(|(c, ccg)| {
+            // After a signal the file is dropped anyway: skip the rest, so a big run stops soon.
+            if crate::signals::cancelled() {
+                return Ok(Vec::new());
+            }
+            ccg_rows(&scenario.name, &months, c, ccg, summary)
+        })
         .collect::<Result<_, _>>()
         .with_context(&ctx)?;
     let mut out = w
@@ -127,6 +133,9 @@ pub fn write_by_ccg(
         .map_err(|e| e.into_error())
         .with_context(&ctx)?;
     for block in &blocks {
+        if crate::signals::cancelled() {
+            return Err(crate::experiment::Interrupted.into());
+        }
         out.write_all(block).with_context(&ctx)?;
     }
     out.flush().with_context(&ctx)?;
