@@ -17,7 +17,7 @@ use crate::stats::Welford;
 /// The run was stopped (by a signal, see [`crate::signals`]) before it finished.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "stopped{} before the run finished; no result file was written (run the same command again to start over)",
+    "interrupted{} before the run finished; no result file was written (run the same command again to start over)",
     crate::signals::by()
 )]
 pub struct Interrupted;

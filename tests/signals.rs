@@ -306,7 +306,9 @@ fn run_stops_on_sigint_sigterm_and_sighup_within_moments_and_writes_nothing() {
         assert_eq!(status.code(), Some(128 + signal_number(signal)), "{stderr}");
         assert!(took < PROMPT, "took {took:?} to stop");
         assert!(
-            stderr.contains(&format!("stopped by SIG{signal} before the run finished")),
+            stderr.contains(&format!(
+                "interrupted by SIG{signal} before the run finished"
+            )),
             "{stderr}"
         );
         no_panic(&stderr);

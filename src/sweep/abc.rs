@@ -427,6 +427,12 @@ mod tests {
                 "resumed after {k}"
             );
         }
+        // A run whose next generation could not be filled ends where it was.
+        let start = Start {
+            generations: whole[..2].to_vec(),
+            exhausted: true,
+        };
+        assert_eq!(run_from(1, start, None).unwrap(), whole[..2]);
         // A finished run continued does nothing more.
         let start = Start {
             generations: whole.clone(),
