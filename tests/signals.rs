@@ -472,6 +472,28 @@ fn a_sweep_stopped_by_signals_or_killed_resumes_to_the_same_bytes() {
         eprintln!("sweep: SIG{signal} after {done} of 120 points, exited {took:?} after it");
         assert!(done < 120, "the sweep was stopped before its end");
     }
+    // SIGTERM once every point is done, as the final files are written: either they are not
+    // renamed into place and the journals stay, or (the signal came after) the folder is complete.
+    let mut child = spawn(
+        p,
+        &["sweep", "sweep.toml", "--out", "out", "--resume", "-t", "1"],
+        &[],
+    );
+    child.reach("points", 120);
+    child.signal("TERM");
+    let (status, stderr, _) = child.finish(PATIENCE);
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    no_panic(&stderr);
+    assert_eq!(temporaries(&out), Vec::<String>::new());
+    let finished = out.join("manifest.json").exists();
+    assert_ne!(
+        finished,
+        out.join(".sweep-state.json").exists(),
+        "{:?}",
+        names(&out)
+    );
+    eprintln!("sweep: SIGTERM while finishing left it finished: {finished}");
+
     // What a sweep killed while writing its final files would leave: the next --resume removes it.
     fs::write(
         out.join(".results.csv.AbC123.partial"),
@@ -485,7 +507,10 @@ fn a_sweep_stopped_by_signals_or_killed_resumes_to_the_same_bytes() {
         &[],
     );
     assert!(status.success(), "{stderr}");
-    assert!(stderr.contains("resumed"), "{stderr}");
+    assert!(
+        stderr.contains("resumed") || stderr.contains("already complete"),
+        "{stderr}"
+    );
     assert_eq!(
         names(&out)
             .into_iter()
@@ -603,6 +628,35 @@ fn a_calibration_stopped_by_signals_or_killed_resumes_to_the_same_bytes() {
         }
         assert!(out.join(".calibration.journal").exists());
     }
+    // SIGTERM once the last generation is done, during the predictive check or the final files:
+    // either the journal stays, or (the signal came after) the folder is complete.
+    let mut child = spawn(
+        p,
+        &[
+            "calibrate",
+            "cal.toml",
+            "--out",
+            "out",
+            "--resume",
+            "-t",
+            "1",
+        ],
+        &[],
+    );
+    child.reach("generation", 5);
+    child.signal("TERM");
+    let (status, stderr, _) = child.finish(PATIENCE);
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    no_panic(&stderr);
+    assert_eq!(temporaries(&out), Vec::<String>::new());
+    let finished = !out.join(".calibration.journal").exists();
+    if finished {
+        assert_eq!(results(&out).len(), 6);
+    } else {
+        assert!(stderr.contains("after 5 finished generations"), "{stderr}");
+    }
+    eprintln!("calibration: SIGTERM while finishing left it finished: {finished}");
+
     // What a calibration killed while writing would leave: the next --resume removes it.
     fs::write(out.join(".posterior.csv.AbC123.partial"), "generation,").unwrap();
     fs::write(out.join(".calibration.journal.tmp"), "0123").unwrap();
@@ -620,7 +674,10 @@ fn a_calibration_stopped_by_signals_or_killed_resumes_to_the_same_bytes() {
         &[],
     );
     assert!(status.success(), "{stderr}");
-    assert!(stderr.contains("(resumed)"), "{stderr}");
+    assert!(
+        stderr.contains("(resumed)") || stderr.contains("already complete"),
+        "{stderr}"
+    );
     assert_eq!(
         names(&out)
             .into_iter()
