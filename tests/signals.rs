@@ -766,3 +766,51 @@ fn a_damaged_or_foreign_journal_is_refused_and_force_starts_again() {
     assert!(!journal.exists());
     assert_same_results(&whole, &out);
 }
+
+#[test]
+fn sensitivity_stops_on_sigterm_and_writes_nothing() {
+    let dir = setup();
+    let p = dir.path();
+    let params: String = (1..=3)
+        .map(|i| format!("[[parameters]]\npath = \"x{i}\"\nrange = [-3.14, 3.14]\n\n"))
+        .collect();
+    fs::write(
+        p.join("ishigami.toml"),
+        format!(
+            "model = \"ishigami\"\n[design]\nkind = \"sobol\"\nn = 4096\n\n{params}[[outputs]]\nmetric = \"y\"\n"
+        ),
+    )
+    .unwrap();
+    let (status, stderr) = run(
+        p,
+        &["sweep", "ishigami.toml", "--out", "sobol", "--quiet"],
+        &[],
+    );
+    assert!(status.success(), "{stderr}");
+    let before = names(&p.join("sobol"));
+    // Far more resamples than can finish in the second before the signal.
+    let child = spawn(
+        p,
+        &[
+            "sensitivity",
+            "sobol",
+            "--bootstrap",
+            "100000000",
+            "-t",
+            "1",
+        ],
+        &[],
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    child.signal("TERM");
+    let (status, stderr, took) = child.finish(PATIENCE);
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(took < PROMPT, "took {took:?} to stop");
+    assert!(stderr.contains("SIGTERM"), "{stderr}");
+    no_panic(&stderr);
+    assert_eq!(
+        names(&p.join("sobol")),
+        before,
+        "no sensitivity.csv, no temporary file"
+    );
+}
