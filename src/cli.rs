@@ -154,6 +154,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         || err.is::<Stopped>()
         || err.is::<crate::sweep::calibrate::CalibrationStopped>()
         || err.is::<crate::signals::LateSignal>()
+        || err.is::<crate::signals::StoppedKeeping>()
     {
         crate::signals::exit_code()
     } else if err.is::<ScenarioError>()
@@ -309,14 +310,22 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
                 .iter()
                 .map(|p| format!("'{}'", p.dir.display()))
                 .collect();
-            e.context(format!(
-                "finished and kept: {}; not run: {}",
+            crate::signals::StoppedKeeping(format!(
+                "before every run finished; finished and kept: {}; not written: {} (run them again)",
                 done.join(", "),
                 count(plans.len() - i, "scenario")
             ))
+            .into()
         })?;
     }
     if args.report {
+        if crate::signals::cancelled() {
+            return Err(crate::signals::StoppedKeeping(
+                "before the report; the runs are finished and kept (`ccgsim report` writes it)"
+                    .into(),
+            )
+            .into());
+        }
         let dirs: Vec<PathBuf> = plans.iter().map(|p| p.dir.clone()).collect();
         let report = match (several, &args.out) {
             (false, _) => crate::report::write_report(&dirs, None, args.force)?,

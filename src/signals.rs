@@ -140,3 +140,8 @@ impl Drop for TempGuard {
 #[derive(Debug, thiserror::Error)]
 #[error("stopped{} as it finished; its results were written in full", by())]
 pub struct LateSignal;
+
+/// A command stopped by a signal after part of its work; the text says what was kept.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped{} {}", by(), .0)]
+pub struct StoppedKeeping(pub String);

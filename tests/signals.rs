@@ -814,3 +814,36 @@ fn sensitivity_stops_on_sigterm_and_writes_nothing() {
         "no sensitivity.csv, no temporary file"
     );
 }
+
+#[test]
+fn several_runs_stopped_keep_the_finished_ones() {
+    let dir = setup();
+    let p = dir.path();
+    fs::write(
+        p.join("small.toml"),
+        "name = \"small\"\nmonths = 6\nreplicates = 2\n[population]\nccgs = 3\n",
+    )
+    .unwrap();
+    let mut child = spawn(
+        p,
+        &["run", "small.toml", "big.toml", "--out", "multi", "-t", "1"],
+        &[],
+    );
+    child.reach("finishing", 0);
+    // The second run's first replicate.
+    child.reach("replicate", 1);
+    child.signal("TERM");
+    let (status, stderr, took) = child.finish(PATIENCE);
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(took < PROMPT, "took {took:?} to stop");
+    assert!(
+        stderr.contains("stopped by SIGTERM before every run finished; finished and kept:")
+            && stderr.contains("small")
+            && stderr.contains("not written: 1 scenario"),
+        "{stderr}"
+    );
+    no_panic(&stderr);
+    assert_eq!(names(&p.join("multi/small")).len(), 4);
+    assert_whole_or_nothing(&p.join("multi/small"));
+    assert_eq!(names(&p.join("multi/big")), Vec::<String>::new());
+}
