@@ -71,6 +71,7 @@ pub fn install() {
         #[cfg(unix)]
         {
             use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+            use std::io::Write as _;
             let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
             else {
                 return;
@@ -93,7 +94,9 @@ pub fn install() {
                         }
                         // A second signal: no more waiting.
                         remove_temp_files();
-                        eprintln!(
+                        // Not `eprintln!`, which panics (and would not exit) if stderr is closed.
+                        let _ = writeln!(
+                            std::io::stderr(),
                             "error: {} again: stopped at once; finished work is kept",
                             name(signal)
                         );

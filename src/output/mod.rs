@@ -152,3 +152,46 @@ pub fn write_number(buf: &mut String, x: Option<f64>) {
         _ => buf.push_str("NA"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn force_removes_only_the_temporary_files_of_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for name in [
+            ".by_ccg.csv.Ab12Cd.partial",
+            ".replicates.csv.x.partial",
+            "timeseries.csv",
+            "notes.partial",
+            ".partial",
+        ] {
+            std::fs::write(d.join(name), "x").unwrap();
+        }
+        assert!(prepare_dir(d, false).unwrap_err().is::<OutputExists>());
+        assert_eq!(
+            std::fs::read_dir(d).unwrap().count(),
+            5,
+            "refused: nothing removed"
+        );
+        prepare_dir(d, true).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".partial", "notes.partial", "timeseries.csv"]);
+    }
+
+    #[test]
+    fn a_dropped_pending_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = PendingFile::new(dir.path(), "a.csv").unwrap();
+        std::io::Write::write_all(&mut f.writer().unwrap(), b"half").unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        drop(f);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
