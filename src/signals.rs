@@ -97,7 +97,7 @@ pub fn install() {
                         // Not `eprintln!`, which panics (and would not exit) if stderr is closed.
                         let _ = writeln!(
                             std::io::stderr(),
-                            "error: {} again: stopped at once; finished work is kept",
+                            "error: stopped at once by a second signal ({}); finished work is kept",
                             name(signal)
                         );
                         std::process::exit(128 + signal);

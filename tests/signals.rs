@@ -347,19 +347,40 @@ fn run_stopped_while_writing_its_files_leaves_all_or_none() {
 #[test]
 fn a_second_signal_stops_at_once_and_still_removes_temporary_files() {
     let dir = setup();
-    let mut child = spawn(
-        dir.path(),
-        &["run", "big.toml", "--out", "out", "-t", "1"],
-        &[],
-    );
-    child.reach("replicate", 1);
-    child.signal("TERM");
-    child.signal("TERM");
-    let (status, stderr, took) = child.finish(PATIENCE);
-    assert_eq!(status.code(), Some(143), "{stderr}");
-    assert!(took < PROMPT, "took {took:?} to stop");
-    no_panic(&stderr);
-    assert_eq!(names(&dir.path().join("out")), Vec::<String>::new());
+    // Two signals back to back; then two held while the child is stopped (SIGSTOP) and delivered
+    // together when it continues, so that the second is received while the first is being acted on.
+    for (i, held) in [false, true].into_iter().enumerate() {
+        let out = format!("out{i}");
+        let mut child = spawn(
+            dir.path(),
+            &["run", "big.toml", "--out", &out, "-t", "1"],
+            &[],
+        );
+        child.reach("replicate", 1);
+        if held {
+            child.signal("STOP");
+        }
+        child.signal("TERM");
+        child.signal("INT");
+        if held {
+            child.signal("CONT");
+        }
+        let (status, stderr, took) = child.finish(PATIENCE);
+        let code = status.code();
+        assert!(code == Some(130) || code == Some(143), "{code:?}: {stderr}");
+        assert!(took < PROMPT, "took {took:?} to stop");
+        no_panic(&stderr);
+        assert_eq!(names(&dir.path().join(&out)), Vec::<String>::new());
+        eprintln!(
+            "two signals{}: exit {code:?}, {}",
+            if held { " held" } else { "" },
+            if stderr.contains("stopped at once by a second signal") {
+                "ended at once by the second"
+            } else {
+                "stopped by the first"
+            }
+        );
+    }
 }
 
 #[test]
