@@ -464,7 +464,7 @@ struct CalibrationManifest<'a> {
 }
 
 /// The files of a finished calibration folder.
-pub const FILES: [&str; 6] = [
+pub const FINISHED_FILES: [&str; 6] = [
     "posterior.csv",
     "generations.csv",
     "targets.csv",

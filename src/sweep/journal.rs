@@ -93,7 +93,7 @@ fn folder_error(path: &Path, message: impl Into<String>) -> SweepError {
 
 /// The files a calibration folder may hold.
 fn ours(name: &str) -> bool {
-    super::calibrate::FILES.contains(&name)
+    super::calibrate::FINISHED_FILES.contains(&name)
         || name == JOURNAL
         || name == JOURNAL_TMP
         || crate::output::is_temp_file(name)
