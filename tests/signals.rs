@@ -868,3 +868,50 @@ fn several_runs_stopped_keep_the_finished_ones() {
     assert_whole_or_nothing(&p.join("multi/small"));
     assert_eq!(names(&p.join("multi/big")), Vec::<String>::new());
 }
+
+#[test]
+fn calibrate_resume_starts_afresh_where_there_is_nothing_to_resume_and_refuses_other_folders() {
+    let dir = setup();
+    let p = dir.path();
+    let stop = [("CCGSIM_TEST_STOP_AFTER_GENERATIONS", "1")];
+    let resume = |out: &str| {
+        run(
+            p,
+            &["calibrate", "cal.toml", "--out", out, "--resume", "-t", "1"],
+            &stop,
+        )
+    };
+    // A missing folder, and one with only what a run killed before its first generation left.
+    fs::create_dir(p.join("killed")).unwrap();
+    fs::write(p.join("killed/.calibration.journal.tmp"), "01").unwrap();
+    fs::write(p.join("killed/.posterior.csv.AbC123.partial"), "g").unwrap();
+    for out in ["missing", "killed"] {
+        let (status, stderr) = resume(out);
+        assert_eq!(status.code(), Some(130), "{out}: {stderr}");
+        assert!(!stderr.contains("(resumed)"), "{out}: {stderr}");
+        assert_eq!(names(&p.join(out)), [".calibration.journal"], "{out}");
+    }
+    // A folder of something else, and a sweep's folder.
+    fs::create_dir(p.join("other")).unwrap();
+    fs::write(p.join("other/notes.txt"), "mine").unwrap();
+    let (status, stderr) = resume("other");
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not a calibration folder"), "{stderr}");
+    assert_eq!(names(&p.join("other")), ["notes.txt"]);
+    fs::create_dir(p.join("sweep")).unwrap();
+    fs::write(p.join("sweep/manifest.json"), "{\"sweep\": \"s\"}").unwrap();
+    let (status, stderr) = resume("sweep");
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("not the manifest of a calibration folder"),
+        "{stderr}"
+    );
+    // --resume and --force together are refused.
+    let (status, stderr) = run(
+        p,
+        &["calibrate", "cal.toml", "--out", "x", "--resume", "--force"],
+        &[],
+    );
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(!p.join("x").exists());
+}
