@@ -9,7 +9,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -179,9 +178,9 @@ pub fn bench_one(
             replicates: scenario.replicates,
             by_ccg: false,
         };
-        let cancel = AtomicBool::new(false);
+        let cancel = crate::signals::cancel_flag();
         let summary =
-            pool.install(|| run_ensemble(scenario, &population, options, &cancel, |_, _| Ok(())))?;
+            pool.install(|| run_ensemble(scenario, &population, options, cancel, |_, _| Ok(())))?;
         std::hint::black_box(&summary);
         times.push(clock.elapsed().as_secs_f64());
     }

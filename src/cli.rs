@@ -4,8 +4,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
@@ -16,10 +15,10 @@ use crate::experiment::{EnsembleOptions, Interrupted, run_ensemble};
 use crate::metrics::{METRICS, metric_index};
 use crate::output::csv::{ReplicateWriter, write_by_ccg, write_timeseries};
 use crate::output::manifest::{Manifest, rfc3339, sha256_hex, write_manifest};
-use crate::output::{OutputExists, prepare_dir};
+use crate::output::{OutputExists, PendingFile, prepare_dir};
 use crate::population::Population;
 use crate::scenario::{Scenario, ScenarioError, default_output_dir};
-use crate::sweep::calibrate::{Calibration, run_calibration};
+use crate::sweep::calibrate::{CalibrateOptions, Calibration, run_calibration};
 use crate::sweep::{Shard, Stopped, Sweep, SweepError, SweepOptions, run_sweep};
 use crate::words::count;
 
@@ -132,8 +131,9 @@ pub struct MetricsArgs {
 /// Parse the command line and run the command.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    crate::signals::install();
     crate::simd::Simd::requested().map_err(UsageError::new)?;
-    match cli.command {
+    let result = match cli.command {
         Command::Run(args) => run_command(args),
         Command::Check(args) => check_command(args),
         Command::Metrics(args) => metrics_command(args),
@@ -144,14 +144,24 @@ pub fn run() -> anyhow::Result<()> {
         Command::Merge(args) => merge_command(args),
         Command::Compare(args) => compare_command(args),
         Command::Report(args) => report_command(args),
+    };
+    match result {
+        Ok(()) if crate::signals::cancelled() => Err(crate::signals::LateSignal.into()),
+        other => other,
     }
 }
 
-/// The process exit code for an error: 2 for input the user can fix, 130 for an interrupted run,
-/// 1 otherwise.
+/// The process exit code for an error: 2 for input the user can fix, 128 + the signal's number
+/// for a command stopped by a signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP; 130 when a test hook
+/// stopped it), 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.is::<Interrupted>() || err.is::<Stopped>() {
-        130
+    if err.is::<Interrupted>()
+        || err.is::<Stopped>()
+        || err.is::<crate::sweep::calibrate::CalibrationStopped>()
+        || err.is::<crate::signals::LateSignal>()
+        || err.is::<crate::signals::StoppedKeeping>()
+    {
+        crate::signals::exit_code()
     } else if err.is::<ScenarioError>()
         || err.is::<OutputExists>()
         || err.is::<UsageError>()
@@ -350,10 +360,31 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
         .build()
         .context("could not start worker threads")?;
     let cancel = cancel_flag();
-    for plan in &plans {
-        run_one(&args, plan, &pool, threads, &cancel)?;
+    for (i, plan) in plans.iter().enumerate() {
+        run_one(&args, plan, &pool, threads, cancel).map_err(|e| {
+            if i == 0 || !e.is::<Interrupted>() {
+                return e;
+            }
+            let done: Vec<String> = plans[..i]
+                .iter()
+                .map(|p| format!("'{}'", p.dir.display()))
+                .collect();
+            crate::signals::StoppedKeeping(format!(
+                "before every run finished; finished and kept: {}; not written: {} (run them again)",
+                done.join(", "),
+                count(plans.len() - i, "scenario")
+            ))
+            .into()
+        })?;
     }
     if args.report {
+        if crate::signals::cancelled() {
+            return Err(crate::signals::StoppedKeeping(
+                "before the report; the runs are finished and kept (`ccgsim report` writes it)"
+                    .into(),
+            )
+            .into());
+        }
         let dirs: Vec<PathBuf> = plans.iter().map(|p| p.dir.clone()).collect();
         let report = match (several, &args.out) {
             (false, _) => crate::report::write_report(&dirs, None, args.force)?,
@@ -421,12 +452,14 @@ fn run_one(
     let summary = pool.install(|| {
         run_ensemble(scenario, &population, options, cancel, |r, tallies| {
             replicates.write(r, tallies)?;
+            test_progress("replicate", r + 1);
             progress.inc(1);
             Ok(())
         })
     });
     progress.finish_and_clear();
     let summary = summary?;
+    test_progress("finishing", &scenario.name);
 
     let timeseries = write_timeseries(dir, scenario, &summary)?;
     let by_ccg = pool.install(|| write_by_ccg(dir, scenario, &population, &summary))?;
@@ -461,10 +494,8 @@ fn run_one(
         scenario,
     };
     let manifest = write_manifest(dir, &manifest, &files)?;
-    for f in files {
-        f.commit()?;
-    }
-    manifest.commit()?;
+    files.push(manifest);
+    PendingFile::commit_all(files)?;
 
     if !args.quiet {
         eprintln!(
@@ -620,8 +651,12 @@ pub struct CalibrateArgs {
     /// Output folder [default: results/<calibration name>].
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
-    /// Overwrite an existing, non-empty output folder.
+    /// Continue an interrupted calibration in the output folder from its last finished
+    /// generation (starts afresh if there is none).
     #[arg(long)]
+    pub resume: bool,
+    /// Overwrite an existing, non-empty output folder.
+    #[arg(long, conflicts_with = "resume")]
     pub force: bool,
     #[command(flatten)]
     pub resources: Resources,
@@ -649,6 +684,31 @@ pub struct MergeArgs {
 /// Test hook, documented in docs/experiments.md: stop a sweep as if interrupted once this many of
 /// its points are done, so that tests can check `--resume` deterministically.
 const STOP_AFTER_ENV: &str = "CCGSIM_TEST_STOP_AFTER_POINTS";
+/// Test hook, documented in docs/experiments.md: stop a calibration as if interrupted once this
+/// many of its generations are recorded.
+const STOP_AFTER_GENERATIONS_ENV: &str = "CCGSIM_TEST_STOP_AFTER_GENERATIONS";
+
+/// Test hook, documented in docs/experiments.md: when set, `run`, `sweep` and `calibrate` print a
+/// line `progress: <what> <n>` to standard error as each replicate, chunk of points or generation
+/// is done (and `progress: finishing` before a run writes its files), so that tests can signal
+/// them at known moments.
+const PROGRESS_ENV: &str = "CCGSIM_TEST_PROGRESS";
+
+fn test_progress(what: &str, n: impl std::fmt::Display) {
+    if std::env::var_os(PROGRESS_ENV).is_some() {
+        eprintln!("progress: {what} {n}");
+    }
+}
+
+/// A test hook's number, if its variable is set.
+fn test_hook(var: &str, what: &str) -> anyhow::Result<Option<usize>> {
+    match std::env::var(var) {
+        Ok(v) => Ok(Some(v.parse::<usize>().map_err(|_| {
+            UsageError(format!("{var} must be a number of {what}, got \"{v}\""))
+        })?)),
+        Err(_) => Ok(None),
+    }
+}
 
 fn thread_pool(resources: &Resources) -> anyhow::Result<(rayon::ThreadPool, usize)> {
     let threads = resources.threads()?;
@@ -659,12 +719,9 @@ fn thread_pool(resources: &Resources) -> anyhow::Result<(rayon::ThreadPool, usiz
     Ok((pool, threads))
 }
 
-fn cancel_flag() -> Arc<AtomicBool> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    // Only the first handler of a process can be installed; see run_command.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
-    cancel
+/// The flag that SIGINT, SIGTERM and SIGHUP set ([`crate::signals`]).
+fn cancel_flag() -> &'static AtomicBool {
+    crate::signals::cancel_flag()
 }
 
 fn bar(quiet: bool, len: u64, template: &str) -> ProgressBar {
@@ -706,14 +763,7 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
         };
         PathBuf::from("results").join(name)
     });
-    let stop_after = match std::env::var(STOP_AFTER_ENV) {
-        Ok(v) => Some(v.parse::<usize>().map_err(|_| {
-            UsageError(format!(
-                "{STOP_AFTER_ENV} must be a number of points, got \"{v}\""
-            ))
-        })?),
-        Err(_) => None,
-    };
+    let stop_after = test_hook(STOP_AFTER_ENV, "points")?;
     let options = SweepOptions {
         out: out.clone(),
         resume: args.resume,
@@ -729,7 +779,8 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
     );
     let started = Instant::now();
     let report = pool.install(|| {
-        run_sweep(&sweep, &options, &cancel, |done, total, runs| {
+        run_sweep(&sweep, &options, cancel, |done, total, runs| {
+            test_progress("points", done);
             progress.set_length(total as u64);
             progress.set_position(done as u64);
             let rate = runs as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -737,7 +788,14 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
         })
     });
     progress.finish_and_clear();
-    let report = report?;
+    // A signal during the final files still leaves the journals to resume from.
+    let report = report.map_err(|e| {
+        if e.is::<Interrupted>() {
+            Stopped(out.clone()).into()
+        } else {
+            e
+        }
+    })?;
     if !args.quiet {
         if report.already_complete {
             eprintln!("{}: already complete in '{}'", sweep.name, out.display());
@@ -813,14 +871,20 @@ fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(&c.name));
-    prepare_dir(&dir, args.force)?;
+    let options = CalibrateOptions {
+        resume: args.resume,
+        force: args.force,
+        stop_after: test_hook(STOP_AFTER_GENERATIONS_ENV, "generations")?,
+    };
     let cancel = cancel_flag();
     let quiet = args.quiet;
-    let result = pool.install(|| {
-        run_calibration(&c, &dir, &cancel, |g, generation| {
+    let report = pool.install(|| {
+        run_calibration(&c, &dir, &options, cancel, |g, generation, resumed| {
+            test_progress(if resumed { "resumed" } else { "generation" }, g + 1);
             if !quiet {
                 eprintln!(
-                    "generation {g}: tolerance {}, accepted {} of {} ({:.1}%), ESS {:.0}",
+                    "generation {g}{}: tolerance {}, accepted {} of {} ({:.1}%), ESS {:.0}",
+                    if resumed { " (resumed)" } else { "" },
                     if generation.epsilon.is_finite() {
                         format!("{:.4}", generation.epsilon)
                     } else {
@@ -834,6 +898,12 @@ fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
             }
         })
     })?;
+    let Some(result) = report.result else {
+        if !quiet {
+            eprintln!("{}: already complete in '{}'", c.name, dir.display());
+        }
+        return Ok(());
+    };
     if !quiet {
         eprintln!(
             "{}: {} in {:.2} s on {} -> {}",

@@ -14,9 +14,12 @@ use crate::population::Population;
 use crate::scenario::Scenario;
 use crate::stats::Welford;
 
-/// The run was stopped (Ctrl-C) before it finished.
+/// The run was stopped (by a signal, see [`crate::signals`]) before it finished.
 #[derive(Debug, thiserror::Error)]
-#[error("interrupted before the run finished; no result files were written")]
+#[error(
+    "interrupted{} before the run finished; no result file was written (run the same command again to start over)",
+    crate::signals::by()
+)]
 pub struct Interrupted;
 
 /// Per-metric accumulators over replicates.
@@ -159,10 +162,12 @@ pub fn run_ensemble(
                             0
                         }),
                     };
-                    if cancel.load(Ordering::Relaxed) {
-                        return result;
-                    }
                     for ccg in &population.ccgs[chunk] {
+                        // A cheap check per CCG, so that a big run stops within moments of a
+                        // signal; the batch is then discarded whole, so results never change.
+                        if cancel.load(Ordering::Relaxed) {
+                            return result;
+                        }
                         scratch.iter_mut().for_each(|t| t.fill(0.0));
                         simulate_ccg(scenario, &env, ccg, r, ws, scratch);
                         for (total, t) in result.total.iter_mut().zip(scratch.iter()) {

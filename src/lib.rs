@@ -28,6 +28,7 @@ pub mod population;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod signals;
 pub mod simd;
 pub mod stats;
 pub mod sweep;

@@ -124,9 +124,18 @@ pub fn write_by_ccg(
         let blocks: Vec<Vec<u8>> = batch
             .par_iter()
             .enumerate()
-            .map(|(i, ccg)| ccg_rows(&scenario.name, &months, b * BY_CCG_BATCH + i, ccg, summary))
+            .map(|(i, ccg)| {
+                // After a signal the file is dropped anyway: skip the rest, so a big run stops soon.
+                if crate::signals::cancelled() {
+                    return Ok(Vec::new());
+                }
+                ccg_rows(&scenario.name, &months, b * BY_CCG_BATCH + i, ccg, summary)
+            })
             .collect::<Result<_, _>>()
             .with_context(&ctx)?;
+        if crate::signals::cancelled() {
+            return Err(crate::experiment::Interrupted.into());
+        }
         for block in &blocks {
             out.write_all(block).with_context(&ctx)?;
         }

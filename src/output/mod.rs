@@ -19,7 +19,9 @@ use tempfile::NamedTempFile;
 #[error("output folder '{}' already exists and is not empty; pass --force to overwrite it or --out to choose another", .0.display())]
 pub struct OutputExists(pub PathBuf);
 
-/// Make sure `dir` exists and may be written: it must be absent or empty unless `force`.
+/// Make sure `dir` exists and may be written: it must be absent or empty unless `force`. With
+/// `force`, the temporary files that an interrupted writer left in it (see [`is_temp_file`]) are
+/// removed; the results themselves are replaced only as the new ones are renamed into place.
 pub fn prepare_dir(dir: &Path, force: bool) -> anyhow::Result<()> {
     if dir.exists() {
         let non_empty = std::fs::read_dir(dir)
@@ -29,15 +31,45 @@ pub fn prepare_dir(dir: &Path, force: bool) -> anyhow::Result<()> {
         if non_empty && !force {
             return Err(OutputExists(dir.to_path_buf()).into());
         }
+        if force {
+            remove_temp_files(dir)?;
+        }
     }
     std::fs::create_dir_all(dir)
         .with_context(|| format!("could not create output folder '{}'", dir.display()))
 }
 
-/// A file being written under a temporary name in its destination folder.
+/// Whether `name` is a [`PendingFile`]'s temporary name (`.NAME.XXXXXX.partial`).
+pub fn is_temp_file(name: &str) -> bool {
+    name.len() > ".partial".len() + 1 && name.starts_with('.') && name.ends_with(".partial")
+}
+
+/// Remove the temporary files of [`PendingFile`]s in `dir` (left by a process that was killed
+/// before it could delete them). Returns how many there were.
+pub fn remove_temp_files(dir: &Path) -> anyhow::Result<usize> {
+    let mut removed = 0;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        if is_temp_file(&name.to_string_lossy()) && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let path = entry.path();
+            std::fs::remove_file(&path)
+                .with_context(|| format!("could not remove '{}'", path.display()))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// A file being written under a temporary name in its destination folder. Dropping it deletes
+/// the temporary file; so does a second signal that ends the process at once
+/// ([`crate::signals`]).
 pub struct PendingFile {
     temp: NamedTempFile,
     dest: PathBuf,
+    _guard: crate::signals::TempGuard,
 }
 
 impl PendingFile {
@@ -48,9 +80,11 @@ impl PendingFile {
             .permissions(std::fs::Permissions::from_mode(0o644))
             .tempfile_in(dir)
             .with_context(|| format!("could not create a temporary file in '{}'", dir.display()))?;
+        let _guard = crate::signals::TempGuard::new(temp.path());
         Ok(PendingFile {
             temp,
             dest: dir.join(name),
+            _guard,
         })
     }
 
@@ -63,8 +97,26 @@ impl PendingFile {
         Ok(BufWriter::with_capacity(1 << 16, f))
     }
 
-    /// Rename the finished file into place.
+    /// Rename the finished file into place, unless a signal has asked the process to stop: then
+    /// the file is dropped (its temporary deleted) and [`crate::experiment::Interrupted`]
+    /// returned, so that nothing new appears after the signal.
     pub fn commit(self) -> anyhow::Result<PathBuf> {
+        if crate::signals::cancelled() {
+            return Err(crate::experiment::Interrupted.into());
+        }
+        self.commit_now()
+    }
+
+    /// Commit every file of a set, or (after a signal) none: the check is made once, before the
+    /// first rename, so a signal cannot leave half a set in place.
+    pub fn commit_all(files: Vec<PendingFile>) -> anyhow::Result<Vec<PathBuf>> {
+        if crate::signals::cancelled() {
+            return Err(crate::experiment::Interrupted.into());
+        }
+        files.into_iter().map(PendingFile::commit_now).collect()
+    }
+
+    fn commit_now(self) -> anyhow::Result<PathBuf> {
         let dest = self.dest;
         self.temp
             .as_file()
@@ -103,5 +155,48 @@ pub fn write_number(buf: &mut String, x: Option<f64>) {
             let _ = write!(buf, "{v}");
         }
         _ => buf.push_str("NA"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn force_removes_only_the_temporary_files_of_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for name in [
+            ".by_ccg.csv.Ab12Cd.partial",
+            ".replicates.csv.x.partial",
+            "timeseries.csv",
+            "notes.partial",
+            ".partial",
+        ] {
+            std::fs::write(d.join(name), "x").unwrap();
+        }
+        assert!(prepare_dir(d, false).unwrap_err().is::<OutputExists>());
+        assert_eq!(
+            std::fs::read_dir(d).unwrap().count(),
+            5,
+            "refused: nothing removed"
+        );
+        prepare_dir(d, true).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".partial", "notes.partial", "timeseries.csv"]);
+    }
+
+    #[test]
+    fn a_dropped_pending_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = PendingFile::new(dir.path(), "a.csv").unwrap();
+        std::io::Write::write_all(&mut f.writer().unwrap(), b"half").unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        drop(f);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

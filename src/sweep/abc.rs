@@ -151,20 +151,53 @@ fn quantile(xs: &[f64], q: f64) -> f64 {
     v[i]
 }
 
+/// Where a run of [`abc_smc`] starts: the generations an earlier, interrupted run finished, and
+/// whether it found the generation after them impossible to fill (which ends the run).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Start {
+    pub generations: Vec<Generation>,
+    pub exhausted: bool,
+}
+
+/// What [`abc_smc`] reports as it goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// Generation `g` is finished.
+    Generation(usize, &'a Generation),
+    /// Generation `g` could not be filled within its budget: the run ends with the one before.
+    Exhausted(usize),
+}
+
 /// Run ABC-SMC. `simulate(theta, seed)` runs the model at parameter values `theta` on streams
-/// derived from `seed`. `on_generation` sees each finished generation.
+/// derived from `seed`. `on_event` sees each finished generation (and a generation that could
+/// not be filled); an error from it stops the run.
+///
+/// A run can continue from `start`: generation g's draws come from streams of the seed, g and the
+/// candidate's index only, and its proposals from generation g - 1, so a run resumed after
+/// generation g - 1 makes exactly the generations an uninterrupted run makes.
 pub fn abc_smc(
     priors: &[Prior],
     settings: &AbcSettings,
     cancel: &AtomicBool,
+    start: Start,
     simulate: impl Fn(&[f64], u64) -> anyhow::Result<Simulated> + Sync,
-    mut on_generation: impl FnMut(usize, &Generation),
+    mut on_event: impl FnMut(Event<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<Generation>> {
     let k = priors.len();
     let n = settings.particles;
     let bounds: Vec<(f64, f64)> = priors.iter().map(Prior::internal).collect();
-    let mut generations: Vec<Generation> = Vec::new();
-    for g in 0..settings.generations {
+    let mut generations: Vec<Generation> = start.generations;
+    if start.exhausted {
+        return Ok(generations);
+    }
+    if generations.len() > 1
+        && generations
+            .last()
+            .is_some_and(|last| last.acceptance_rate() < settings.min_acceptance)
+    {
+        return Ok(generations);
+    }
+    for g in generations.len()..settings.generations {
         let prev = generations.last();
         let epsilon = match prev {
             None => f64::INFINITY,
@@ -254,6 +287,10 @@ pub fn abc_smc(
             let results: Vec<anyhow::Result<(Vec<f64>, Simulated)>> = (tried..end)
                 .into_par_iter()
                 .map(|i| {
+                    // Once stopped, the batch is abandoned: skip its remaining candidates.
+                    if cancel.load(Ordering::Relaxed) {
+                        return Err(Interrupted.into());
+                    }
                     let z = propose(i);
                     let theta: Vec<f64> = z.iter().zip(priors).map(|(&z, p)| p.value(z)).collect();
                     let seed = derive_seed(settings.seed, Purpose::Sweep, g as u64, i as u64);
@@ -274,6 +311,7 @@ pub fn abc_smc(
         }
         if accepted.len() < n {
             // The generation could not be filled within its budget: the previous one stands.
+            on_event(Event::Exhausted(g))?;
             break;
         }
         let weights: Vec<f64> = accepted
@@ -308,7 +346,7 @@ pub fn abc_smc(
                 })
                 .collect(),
         };
-        on_generation(g, &generation);
+        on_event(Event::Generation(g, &generation))?;
         let rate = generation.acceptance_rate();
         generations.push(generation);
         if g > 0 && rate < settings.min_acceptance {
@@ -325,6 +363,15 @@ mod tests {
     /// y ~ Normal(theta, 0.1); observed 0.7; flat prior on [-3, 3]: the posterior is close to
     /// Normal(0.7, 0.1).
     fn run(threads: usize) -> Vec<Generation> {
+        run_from(threads, Start::default(), None).unwrap()
+    }
+
+    /// [`run`] from `start`, stopping (as if interrupted) once `stop_after` generations exist.
+    fn run_from(
+        threads: usize,
+        start: Start,
+        stop_after: Option<usize>,
+    ) -> anyhow::Result<Vec<Generation>> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -346,6 +393,7 @@ mod tests {
                 }],
                 &settings,
                 &AtomicBool::new(false),
+                start,
                 |theta, seed| {
                     let mut rng = stream(seed, Purpose::Unit, 0, 0);
                     let e: f64 = StandardNormal.sample(&mut rng);
@@ -355,10 +403,72 @@ mod tests {
                         outputs: vec![y],
                     })
                 },
-                |_, _| {},
+                |event| match event {
+                    Event::Generation(g, _) if stop_after == Some(g + 1) => Err(Interrupted.into()),
+                    _ => Ok(()),
+                },
             )
-            .unwrap()
         })
+    }
+
+    #[test]
+    fn a_run_continued_from_any_generation_makes_the_same_generations() {
+        let whole = run(2);
+        for k in [1, 3, whole.len() - 1] {
+            let err = run_from(1, Start::default(), Some(k)).unwrap_err();
+            assert!(err.is::<Interrupted>());
+            let start = Start {
+                generations: whole[..k].to_vec(),
+                exhausted: false,
+            };
+            assert_eq!(
+                run_from(2, start, None).unwrap(),
+                whole,
+                "resumed after {k}"
+            );
+        }
+        // A run whose next generation could not be filled ends where it was.
+        let start = Start {
+            generations: whole[..2].to_vec(),
+            exhausted: true,
+        };
+        assert_eq!(run_from(1, start, None).unwrap(), whole[..2]);
+        // A finished run continued does nothing more.
+        let start = Start {
+            generations: whole.clone(),
+            exhausted: false,
+        };
+        assert_eq!(run_from(1, start, None).unwrap(), whole);
+    }
+
+    #[test]
+    fn a_cancelled_run_stops_with_interrupted() {
+        let err = abc_smc(
+            &[Prior {
+                lo: 0.0,
+                hi: 1.0,
+                log: false,
+            }],
+            &AbcSettings {
+                particles: 10,
+                generations: 3,
+                quantile: 0.5,
+                min_acceptance: 0.0,
+                max_candidates: 1000,
+                seed: 1,
+            },
+            &AtomicBool::new(true),
+            Start::default(),
+            |theta, _| {
+                Ok(Simulated {
+                    distance: theta[0],
+                    outputs: vec![],
+                })
+            },
+            |_| Ok(()),
+        )
+        .unwrap_err();
+        assert!(err.is::<Interrupted>());
     }
 
     #[test]

@@ -9,19 +9,20 @@
 //! each target, a posterior-predictive check and a scenario file with the calibrated values.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use toml::Value;
 
-use super::abc::{AbcSettings, Generation, Prior, Simulated, abc_smc};
+use super::abc::{AbcSettings, Event, Generation, Prior, Simulated, abc_smc};
 use super::error::SweepError;
 use super::spec::{
     self, Base, Domain, Parameter, ParameterFile, PointModel, build_model, located, parse_toml,
     problem, read,
 };
 use crate::engine::{Workspace, empty_tallies, simulate_ccg};
+use crate::experiment::Interrupted;
 use crate::metrics::{METRICS, add_into, metric_index};
 use crate::model::params::Problem;
 use crate::output::manifest::sha256_hex;
@@ -537,13 +538,114 @@ struct CalibrationManifest<'a> {
     files: [&'a str; 6],
 }
 
-/// Run the calibration and write its folder `dir` (which [`crate::output::prepare_dir`] has
-/// checked). `on_generation` sees each finished generation.
+/// The files of a finished calibration folder.
+pub const FINISHED_FILES: [&str; 6] = [
+    "posterior.csv",
+    "generations.csv",
+    "targets.csv",
+    "ppc.csv",
+    "calibrated.toml",
+    "manifest.json",
+];
+
+/// How a calibration run treats its output folder.
+#[derive(Debug, Clone, Default)]
+pub struct CalibrateOptions {
+    /// Continue from the folder's journal (start afresh if there is none).
+    pub resume: bool,
+    /// Discard the journal and temporary files of an earlier run and start again.
+    pub force: bool,
+    /// Test hook: stop as if interrupted once this many generations are recorded.
+    pub stop_after: Option<usize>,
+}
+
+/// What a calibration run did.
+#[derive(Debug, Clone)]
+pub struct CalibrationReport {
+    /// The result; `None` when the folder already held this calibration, finished.
+    pub result: Option<CalibrationResult>,
+    /// Generations already finished when this run started (resumed).
+    pub resumed_from: usize,
+}
+
+/// The calibration was stopped (by a signal or the test hook) before it finished; its finished
+/// generations are kept in the folder's journal for `--resume`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "calibration stopped{} after {}; they are kept in '{}': run the same command with --resume to continue",
+    crate::signals::by(),
+    count(*generations, "finished generation"),
+    dir.display()
+)]
+pub struct CalibrationStopped {
+    pub dir: PathBuf,
+    pub generations: usize,
+}
+
+/// Run (or, with `options.resume`, continue) the calibration and write its folder `dir`.
+/// `on_generation(g, generation, resumed)` sees each finished generation, those taken from the
+/// journal of an interrupted run first (`resumed` true).
 pub fn run_calibration(
     c: &Calibration,
     dir: &Path,
+    options: &CalibrateOptions,
     cancel: &AtomicBool,
-    on_generation: impl FnMut(usize, &Generation),
+    mut on_generation: impl FnMut(usize, &Generation, bool),
+) -> anyhow::Result<CalibrationReport> {
+    use super::journal::{Folder, open_folder};
+    let (mut journal, start) = match open_folder(c, dir, options.resume, options.force)? {
+        Folder::Complete => {
+            return Ok(CalibrationReport {
+                result: None,
+                resumed_from: 0,
+            });
+        }
+        Folder::Fresh(journal) => (journal, super::abc::Start::default()),
+        Folder::Resume(journal, start) => (journal, start),
+    };
+    let resumed_from = start.generations.len();
+    for (g, generation) in start.generations.iter().enumerate() {
+        on_generation(g, generation, true);
+    }
+    let mut recorded = resumed_from;
+    let stopped = |generations: usize| CalibrationStopped {
+        dir: dir.to_path_buf(),
+        generations,
+    };
+    let result = calibrate(c, dir, cancel, start, |event| {
+        match event {
+            Event::Generation(g, generation) => {
+                journal.generation(g, generation)?;
+                recorded = g + 1;
+                on_generation(g, generation, false);
+                if options.stop_after.is_some_and(|k| recorded >= k) {
+                    return Err(stopped(recorded).into());
+                }
+            }
+            Event::Exhausted(g) => journal.exhausted(g)?,
+        }
+        Ok(())
+    });
+    match result {
+        Ok(result) => {
+            journal.remove()?;
+            Ok(CalibrationReport {
+                result: Some(result),
+                resumed_from,
+            })
+        }
+        Err(e) if e.is::<Interrupted>() => Err(stopped(recorded).into()),
+        Err(e) => Err(e),
+    }
+}
+
+/// ABC-SMC from `start`, the posterior-predictive check and the folder's files.
+fn calibrate(
+    c: &Calibration,
+    dir: &Path,
+    cancel: &AtomicBool,
+    start: super::abc::Start,
+    on_event: impl FnMut(Event<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<CalibrationResult> {
     let simulate = |theta: &[f64], seed: u64| -> anyhow::Result<Simulated> {
         let reps = c
@@ -557,7 +659,10 @@ pub fn run_calibration(
             outputs,
         })
     };
-    let generations = abc_smc(&c.priors, &c.settings, cancel, simulate, on_generation)?;
+    let generations = abc_smc(&c.priors, &c.settings, cancel, start, simulate, on_event)?;
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Interrupted.into());
+    }
     let last = generations
         .last()
         .context("the calibration produced no generation")?;
@@ -574,6 +679,9 @@ pub fn run_calibration(
     let reps = c
         .simulate(&theta, seed, c.predictive_replicates)
         .map_err(|p| point_error(c, p))?;
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Interrupted.into());
+    }
     let fits: Vec<TargetFit> = c
         .targets
         .iter()

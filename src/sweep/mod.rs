@@ -11,6 +11,7 @@ pub mod abc;
 pub mod calibrate;
 pub mod design;
 pub mod error;
+pub mod journal;
 pub mod merge;
 pub mod runner;
 pub mod sensitivity;

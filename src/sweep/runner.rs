@@ -46,7 +46,7 @@ const STATE_SEAL: &str = "state_sha256";
 
 /// The sweep was stopped (Ctrl-C) before it finished; what was done is kept for `--resume`.
 #[derive(Debug, thiserror::Error)]
-#[error("sweep stopped before it finished; the finished points are kept in '{}': run the same command with --resume to continue", .0.display())]
+#[error("sweep stopped{} before it finished; the finished points are kept in '{}': run the same command with --resume to continue", crate::signals::by(), .0.display())]
 pub struct Stopped(pub PathBuf);
 
 /// Run one 1/N of the points: point p belongs to shard (p mod N) + 1.
@@ -429,7 +429,7 @@ fn open_folder(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<Folder> {
             || name == format!("{STATE_FILE}.tmp")
             || (name.starts_with('.') && name.ends_with(".partial"))
     };
-    let entries: Vec<String> = match std::fs::read_dir(dir) {
+    let mut entries: Vec<String> = match std::fs::read_dir(dir) {
         Ok(rd) => rd
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -456,6 +456,11 @@ fn open_folder(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<Folder> {
         if !opts.resume {
             return Err(OutputExists(dir.clone()).into());
         }
+        // Temporary files of a run that was killed are never results: remove them.
+        entries.retain(|n| {
+            let temp = *n == format!("{STATE_FILE}.tmp") || crate::output::is_temp_file(n);
+            !temp || std::fs::remove_file(dir.join(n)).is_err()
+        });
         if state_path.exists() {
             let text = std::fs::read_to_string(&state_path)
                 .with_context(|| format!("could not read '{}'", state_path.display()))?;

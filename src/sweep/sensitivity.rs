@@ -132,14 +132,25 @@ fn bootstrap(
 ) -> Vec<Estimate> {
     let all: Vec<usize> = (0..units).collect();
     let point = estimate(&all);
-    let draws: Vec<Vec<f64>> = (0..resamples)
+    let draws: Option<Vec<Vec<f64>>> = (0..resamples)
         .into_par_iter()
         .map(|b| {
+            // After a signal nothing is written (see `PendingFile::commit`): stop at once.
+            if crate::signals::cancelled() {
+                return None;
+            }
             let mut rng = stream(seed, Purpose::Bootstrap, b as u64, 0);
             let idx: Vec<usize> = (0..units).map(|_| rng.random_range(0..units)).collect();
-            estimate(&idx)
+            Some(estimate(&idx))
         })
         .collect();
+    let Some(draws) = draws else {
+        let stopped = Estimate {
+            value: f64::NAN,
+            ci: None,
+        };
+        return vec![stopped; point.len()];
+    };
     point
         .iter()
         .enumerate()
