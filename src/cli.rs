@@ -164,6 +164,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         crate::signals::exit_code()
     } else if err.is::<ScenarioError>()
         || err.is::<OutputExists>()
+        || err.is::<crate::output::OutputFolder>()
         || err.is::<UsageError>()
         || err.is::<SweepError>()
         || err.is::<crate::compare::CompareError>()

@@ -574,8 +574,7 @@ pub fn write(
     if dest.exists() && !force {
         return Err(CompareError::Exists(dest).into());
     }
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("could not create output folder '{}'", out.display()))?;
+    crate::output::create_output_dir(out)?;
     let ctx = || format!("could not write '{}'", dest.display());
     let file = PendingFile::new(out, "effects.csv")?;
     let mut w = csv::Writer::from_writer(file.writer()?);

@@ -649,3 +649,79 @@ fn a_long_list_of_ccgs_is_checked_in_linear_time() {
         "long list",
     );
 }
+
+/// An output folder that cannot be used (a file in the way, a folder under a file) is bad input:
+/// exit code 2, naming the folder, for every command that writes one.
+#[test]
+fn unusable_output_folders_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a_file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let scenario = dir.path().join("tiny.toml");
+    std::fs::copy(repo("tests/data/tiny.toml"), &scenario).unwrap();
+    let (run, other) = (dir.path().join("run"), dir.path().join("other"));
+    for (folder, seed) in [(&run, "1"), (&other, "2")] {
+        let ok = ccgsim()
+            .args(["run", "--quiet", "--seed", seed, "--out"])
+            .arg(folder)
+            .arg(&scenario)
+            .output()
+            .unwrap();
+        assert!(ok.status.success());
+    }
+    let mut n = 0;
+    for out in [file.clone(), file.join("below")] {
+        let o = out.display().to_string();
+        let s = scenario.display().to_string();
+        let r = run.display().to_string();
+        let other = other.display().to_string();
+        let commands: Vec<Vec<String>> = vec![
+            vec![
+                "run".into(),
+                s.clone(),
+                "--quiet".into(),
+                "--out".into(),
+                o.clone(),
+            ],
+            vec![
+                "sweep".into(),
+                repo("sweeps/grid.toml").display().to_string(),
+                "--quiet".into(),
+                "--out".into(),
+                o.clone(),
+            ],
+            vec![
+                "calibrate".into(),
+                repo("calibration/survey_2015.toml").display().to_string(),
+                "--quiet".into(),
+                "--out".into(),
+                o.clone(),
+            ],
+            vec![
+                "compare".into(),
+                r.clone(),
+                other.clone(),
+                "--quiet".into(),
+                "--out".into(),
+                o.clone(),
+            ],
+            vec![
+                "report".into(),
+                r.clone(),
+                "--out".into(),
+                format!("{o}/report.html"),
+            ],
+        ];
+        for args in commands {
+            let result = ccgsim().args(&args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&result.stderr);
+            assert_eq!(result.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("a_file"),
+                "{args:?}: names the folder: {stderr}"
+            );
+            n += 1;
+        }
+    }
+    assert_eq!(n, 10);
+}

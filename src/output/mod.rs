@@ -25,7 +25,7 @@ pub struct OutputExists(pub PathBuf);
 pub fn prepare_dir(dir: &Path, force: bool) -> anyhow::Result<()> {
     if dir.exists() {
         let non_empty = std::fs::read_dir(dir)
-            .with_context(|| format!("could not read output folder '{}'", dir.display()))?
+            .map_err(|e| OutputFolder::new(dir, &e))?
             .next()
             .is_some();
         if non_empty && !force {
@@ -35,8 +35,41 @@ pub fn prepare_dir(dir: &Path, force: bool) -> anyhow::Result<()> {
             remove_temp_files(dir)?;
         }
     }
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("could not create output folder '{}'", dir.display()))
+    Ok(create_output_dir(dir)?)
+}
+
+/// The output folder cannot be used: a file is in its way, or it cannot be created or read (no
+/// permission, no such parent). The user chose it, so this is bad input (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("output folder '{}' cannot be used: {reason}; choose another with --out", path.display())]
+pub struct OutputFolder {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl OutputFolder {
+    pub fn new(dir: &Path, e: &std::io::Error) -> OutputFolder {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotADirectory => "a file of that name is in the way".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => e.to_string(),
+        };
+        OutputFolder {
+            path: dir.to_path_buf(),
+            reason,
+        }
+    }
+}
+
+/// Create the output folder `dir` (and its parents), or say why it cannot be used.
+pub fn create_output_dir(dir: &Path) -> Result<(), OutputFolder> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(OutputFolder {
+            path: dir.to_path_buf(),
+            reason: "it is a file, not a folder".into(),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|e| OutputFolder::new(dir, &e))
 }
 
 /// Whether `name` is a [`PendingFile`]'s temporary name (`.NAME.XXXXXX.partial`).

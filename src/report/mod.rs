@@ -173,8 +173,7 @@ pub fn write_report_with(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&charts)
-        .with_context(|| format!("could not create '{}'", charts.display()))?;
+    crate::output::create_output_dir(&charts)?;
     remove_stale_charts(&charts, &files)?;
     for f in &files {
         write_file(&charts, &f.file, &f.svg)?;

@@ -120,8 +120,7 @@ pub fn open_folder(
     if !entries.is_empty() && !resume && !force {
         return Err(OutputExists(dir.to_path_buf()).into());
     }
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("could not create output folder '{}'", dir.display()))?;
+    crate::output::create_output_dir(dir)?;
     remove_temp_files(dir)?;
     remove_if_present(&dir.join(JOURNAL_TMP))?;
     if force {

@@ -540,8 +540,7 @@ fn open_folder(sweep: &Sweep, opts: &SweepOptions) -> anyhow::Result<Folder> {
                 .with_context(|| format!("could not remove '{}'", dir.join(name).display()))?;
         }
     }
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("could not create output folder '{}'", dir.display()))?;
+    crate::output::create_output_dir(dir)?;
     Ok(Folder::Fresh)
 }
 
