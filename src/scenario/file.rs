@@ -24,6 +24,8 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub policy: Policy,
     #[serde(default)]
+    pub policy_changes: Vec<super::changes::PolicyChangeFile>,
+    #[serde(default)]
     pub model: Params,
 }
 

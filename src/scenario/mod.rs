@@ -1,6 +1,7 @@
 //! Scenarios: parsing a TOML file ([`file`]) and validating it into typed settings with every
 //! default resolved ([`Scenario`]). Every key is documented in `docs/scenarios.md`.
 
+pub mod changes;
 pub mod error;
 pub mod file;
 pub mod strict;
@@ -33,7 +34,11 @@ pub struct Scenario {
     /// Practice list sizes (registered patients), lognormal.
     pub list_size: LogNormal,
     pub nhs_england: NhsEngland,
+    /// The policy from the start.
     pub policy: Policy,
+    /// Changes of policy from later months (`[[policy_changes]]`, ODD 7.11).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policy_changes: Vec<changes::PolicyChange>,
     pub model: Params,
 }
 
@@ -210,6 +215,7 @@ impl Default for Scenario {
             list_size: LogNormal::LIST_SIZE,
             nhs_england: NhsEngland::default(),
             policy: Policy::default(),
+            policy_changes: Vec::new(),
             model: Params::default(),
         }
     }
@@ -397,6 +403,7 @@ impl Scenario {
         );
 
         f.policy.validate(&mut c.sub("policy"));
+        let policy_changes = changes::validate(&mut c, &f.policy_changes, &population);
         f.model.validate(&mut c.sub("model"));
 
         let scenario = Scenario {
@@ -410,12 +417,16 @@ impl Scenario {
             list_size,
             nhs_england: NhsEngland { top_down, budget },
             policy: f.policy,
+            policy_changes,
             model: f.model,
         };
-        match problems.into_iter().next() {
-            Some(p) => Err(p),
-            None => Ok(scenario),
+        if let Some(p) = problems.into_iter().next() {
+            return Err(p);
         }
+        // Every policy a CCG can follow, resolved once so a change that makes an invalid one
+        // is reported now, at its key.
+        scenario.regimes()?;
+        Ok(scenario)
     }
 
     /// The calendar month of `tick`.
