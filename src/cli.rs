@@ -528,7 +528,13 @@ pub fn final_month_summary(
     let figures = crate::evidence::survey_figures();
     let in_use: Vec<&str> = crate::model::Action::ALL
         .iter()
-        .filter(|&&a| scenario.policy.uses(a))
+        .filter(|&&a| {
+            // The base policy or any policy a change brings in.
+            scenario.policy.uses(a)
+                || scenario
+                    .regimes()
+                    .is_ok_and(|rs| rs.iter().any(|r| r.policy.uses(a)))
+        })
         .map(|a| a.key())
         .collect();
     let shown: Vec<usize> = crate::metrics::HEADLINE
