@@ -1,5 +1,6 @@
-//! Phase 2 of a month (ODD 7.1-7.9): locality means for peer influence, the constants of the
-//! adjustment and survey phases, and the monthly partial adjustment of every state.
+//! Phase 2 of a month (ODD 7.0, 7.1, 7.3, 7.6, 7.9): locality means for peer influence, the
+//! constants of the adjustment and survey phases, and the monthly partial adjustment of every
+//! state.
 
 use super::month::Month;
 use super::workspace::{Draws, Peers};

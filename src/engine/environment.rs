@@ -1,5 +1,5 @@
 //! What is fixed for a run: NHS England's schedules at every tick and the policy in force at each
-//! co-commissioning level (ODD 7.4, 7.8, 7.11).
+//! co-commissioning level (ODD 7.5, 7.8, 7.11).
 
 use super::mix::Mix;
 use crate::model::CommissioningLevel;

@@ -15,14 +15,14 @@
 //! | File | What it holds | ODD |
 //! |---|---|---|
 //! | `mod.rs` | [`simulate_ccg`]: the monthly schedule; the phases 2 and 3 dispatch (`vector_phases`); the `multiversioned!` macro | 3 |
-//! | `environment.rs` | [`Environment`]: what is fixed for a run (NHS England's schedules, the policy at each level) | 7.4, 7.8, 7.11 |
+//! | `environment.rs` | [`Environment`]: what is fixed for a run (NHS England's schedules, the policy at each level) | 7.5, 7.8, 7.11 |
 //! | `mix.rs` | `Mix`: the fixed mix of actions and its monthly draw (portable and AVX2) | 7.11 (P1), 4.9 |
 //! | `workspace.rs` | [`Workspace`], `Peers`, `Draws`: per-thread buffers and the random draws of a month | 4.9 |
-//! | `month.rs` | `Month`, `month_terms`: the month's CCG-wide terms (T1, Z1, B1, ...) | 7.4, 7.5, 7.7, 7.8 |
-//! | `initialise.rs` | `initialise`, `initial_states`: practices, roles, localities, initial states | 5 |
-//! | `actions.rs` | Phase 1: `act` (the mix, the escalation ladder's reviews, the budget), `pay_for` (B2) | 7.8, 7.11 |
-//! | `responses.rs` | `Responses`, `respond`, `apply_actions`, `respond_all`: each practice's response (A2-A5, G1, Q1) | 7.6, 7.9 |
-//! | `adjustment.rs` | Phase 2: `locality_means` (peers), `Constants`, `MonthConstants`, `adjust` (A5, G2, D4-D7, Q2) | 7.1-7.9 |
+//! | `month.rs` | `Month`, `month_terms`: the month's CCG-wide terms (T1, Z1, B1, ...) | 7.0, 7.4, 7.5, 7.7, 7.8 |
+//! | `initialise.rs` | `initialise`, `initial_states`: practices, roles, localities, initial states | 5.1, 7.2 |
+//! | `actions.rs` | Phase 1: `act` (the mix, the escalation ladder's reviews, the budget), `pay_for` (B2) | 3, 7.8, 7.11 |
+//! | `responses.rs` | `Responses`, `respond`, `apply_actions`, `respond_all`: each practice's response (A2-A5, G1, Q1) | 7.1, 7.6, 7.7, 7.9 |
+//! | `adjustment.rs` | Phase 2: `locality_means` (peers), `Constants`, `MonthConstants`, `adjust` (A5, G2, D4-D7, Q2) | 7.0, 7.1, 7.3, 7.6, 7.9 |
 //! | `survey.rs` | Phase 3: `Counts`, `hit`, `survey` (S1-S5) | 7.10 |
 //! | `tally.rs` | The tally written each month: `Counts::add_to`, `state_sums`, [`empty_tallies`] | 7.10 |
 //! | `tests.rs` | The engine's unit tests | |

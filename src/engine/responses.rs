@@ -1,5 +1,5 @@
-//! Each practice's immediate response to the actions it receives (ODD 7.6, 7.9; eqs. A2-A5, G1,
-//! Q1): one by one, or for every practice in one vectorised pass.
+//! Each practice's immediate response to the actions it receives (ODD 7.1, 7.6, 7.7, 7.9; eqs.
+//! A2-A5, G1, Q1): one by one, or for every practice in one vectorised pass.
 
 use super::month::Month;
 use crate::model::Action;

@@ -29,7 +29,12 @@ pub(super) struct Counts {
 
 multiversioned! {
     /// [`survey`] for the process's [`Simd`] level.
-    pub(super) fn survey_simd(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) = survey;
+    pub(super) fn survey_simd(
+        c: &Constants,
+        pr: &mut Practices,
+        draws: &Draws,
+        out: &mut Counts,
+    ) = survey;
 }
 
 /// True (1) with probability `p` for a 16-bit uniform `u`.

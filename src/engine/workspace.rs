@@ -4,7 +4,8 @@
 use crate::model::practice::Practices;
 use crate::rng::{self, LANES, Lanes};
 
-/// Reusable buffers for [`simulate_ccg`](super::simulate_ccg), so a worker thread allocates once, not once per unit.
+/// Reusable buffers for [`simulate_ccg`](super::simulate_ccg), so a worker thread allocates once,
+/// not once per unit.
 #[derive(Debug, Default)]
 pub struct Workspace {
     pub(super) practices: Practices,
