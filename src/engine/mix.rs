@@ -3,6 +3,7 @@
 use crate::model::policy::{ActionPlan, Target};
 use crate::rng::{self, LANES, Lanes};
 
+/// Steps of the lanes per block of eight practices that the mix takes each month (two 64-bit
 /// words per lane: one 32-bit uniform per practice and action).
 pub(super) const MIX_STEPS: usize = 2;
 
