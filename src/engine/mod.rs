@@ -1,0 +1,197 @@
+//! The engine: runs one CCG for one replicate, month by month, on its own RNG stream, and tallies
+//! what a survey of its members would find each month. Equation labels refer to `docs/ODD.md`.
+//!
+//! A month has three phases (ODD 3): the CCG's actions (which practices are called for, then the
+//! budget, spent in order from a random start only when it binds, then each practice's
+//! response); the monthly adjustment of every state; and the survey. Each is written as
+//! straight-line arithmetic over columns of practice state, padded to whole blocks of eight, so
+//! the compiler processes several practices per instruction; each is compiled for every
+//! [`Simd`] level, with the same bits. The bulk random numbers come from eight generator lanes
+//! (`rng::Lanes`) in a fixed layout per block of eight practices, so their use does not depend on
+//! how the arithmetic is vectorised.
+//!
+//! # Where things live
+//!
+//! | File | What it holds | ODD |
+//! |---|---|---|
+//! | `mod.rs` | [`simulate_ccg`]: the monthly schedule; the phases 2 and 3 dispatch (`vector_phases`); the `multiversioned!` macro | 3 |
+//! | `environment.rs` | [`Environment`]: what is fixed for a run (NHS England's schedules, the policy at each level) | 7.5, 7.8, 7.11 |
+//! | `mix.rs` | `Mix`: the fixed mix of actions and its monthly draw (portable and AVX2) | 7.11 (P1), 4.9 |
+//! | `workspace.rs` | [`Workspace`], `Peers`, `Draws`: per-thread buffers and the random draws of a month | 4.9 |
+//! | `month.rs` | `Month`, `month_terms`: the month's CCG-wide terms (T1, Z1, B1, ...) | 7.0, 7.4, 7.5, 7.7, 7.8 |
+//! | `initialise.rs` | `initialise`, `initial_states`: practices, roles, localities, initial states | 5.1, 7.2 |
+//! | `actions.rs` | Phase 1: `act` (the mix, the escalation ladder's reviews, the budget), `pay_for` (B2) | 3, 7.8, 7.11 |
+//! | `responses.rs` | `Responses`, `respond`, `apply_actions`, `respond_all`: each practice's response (A2-A5, G1, Q1) | 7.1, 7.6, 7.7, 7.9 |
+//! | `adjustment.rs` | Phase 2: `locality_means` (peers), `Constants`, `MonthConstants`, `adjust` (A5, G2, D4-D7, Q2) | 7.0, 7.1, 7.3, 7.6, 7.9 |
+//! | `survey.rs` | Phase 3: `Counts`, `hit`, `survey` (S1-S5) | 7.10 |
+//! | `tally.rs` | The tally written each month: `Counts::add_to`, `state_sums`, [`empty_tallies`] | 7.10 |
+//! | `tests.rs` | The engine's unit tests | |
+//!
+//! A mechanism is switched off by its `enabled` flag in `[model.*]` of a scenario; the engine
+//! folds a switched-off mechanism in as a zero effect where its constants are built
+//! (`Responses::new`, `Constants::new`, `MonthConstants::new`, `month_terms`, `initial_states`).
+
+use rand::RngExt;
+
+use crate::metrics::Tally;
+use crate::model::practice::Practices;
+use crate::population::Ccg;
+use crate::rng::{LANES, Lanes, Purpose, stream};
+use crate::scenario::Scenario;
+use crate::simd::Simd;
+
+/// Define `$name`, which runs `$body` (an `#[inline(always)]` function) compiled for the
+/// process's [`Simd`] level: the portable build, or a copy compiled for AVX2 or AVX-512. Every copy
+/// gives the same bits (see `crate::simd`).
+macro_rules! multiversioned {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = $body:ident;) => {
+        $(#[$doc])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+                fn avx512($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                match Simd::get() {
+                    // SAFETY: `Simd::get` gives a level only if the processor supports it.
+                    Simd::Avx512 => return unsafe { avx512($($arg),*) },
+                    Simd::Avx2 => return unsafe { avx2($($arg),*) },
+                    Simd::Portable => {}
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
+mod actions;
+mod adjustment;
+mod environment;
+mod initialise;
+mod mix;
+mod month;
+mod responses;
+mod survey;
+mod tally;
+mod workspace;
+
+#[cfg(test)]
+mod tests;
+
+pub use environment::Environment;
+pub use tally::empty_tallies;
+pub use workspace::Workspace;
+
+use actions::act;
+use adjustment::{Constants, MonthConstants, adjust_simd, locality_means};
+use initialise::initialise;
+use mix::MIX_STEPS;
+use month::month_terms;
+use survey::{Counts, survey_simd};
+use workspace::{Draws, Peers};
+
+/// Simulate CCG `ccg` in replicate `replicate` and add each tick's survey tally to `out[tick]`
+/// (`out.len()` must be `months + 1`).
+pub fn simulate_ccg(
+    scenario: &Scenario,
+    env: &Environment,
+    ccg: &Ccg,
+    replicate: u32,
+    ws: &mut Workspace,
+    out: &mut [Tally],
+) {
+    debug_assert_eq!(out.len(), scenario.months as usize + 1);
+    let p = &scenario.model;
+    let mut rng = stream(
+        scenario.seed,
+        Purpose::Unit,
+        replicate as u64,
+        ccg.index as u64,
+    );
+    let mut lanes = Lanes::from_stream(&mut rng);
+    let Workspace {
+        practices: pr,
+        bounds,
+        draws,
+        peers,
+        actions,
+    } = ws;
+    initialise(scenario, env, ccg, &mut rng, pr, bounds);
+    let consts = Constants::new(p);
+
+    let month0 = month_terms(scenario, env, ccg, 0);
+    let mut counts = Counts::default();
+    vector_phases(&consts, None, pr, draws, &mut lanes, peers, &mut counts);
+    counts.add_to(&mut out[0], pr, month0.control);
+
+    let escalation = scenario.policy.escalation.as_ref();
+    for tick in 1..=scenario.months {
+        let month = month_terms(scenario, env, ccg, tick);
+        let tally = &mut out[tick as usize];
+        let review_now = escalation
+            .filter(|e| tick % e.review_every == 0)
+            .and(env.reviewer.as_ref());
+        let any_rate = month.policy.mix.any;
+
+        // Peer influence pulls toward each locality's means at the start of the month (ODD 7.3).
+        locality_means(pr, bounds, peers);
+
+        // Every month consumes the same random numbers whatever the policy (ODD 4.9), so that
+        // runs differing only in policy share them (common random numbers): the start of the
+        // budget's service order is drawn whether or not the budget binds, and the mix's lane
+        // steps are taken whether or not any action is in force.
+        let start = rng.random_range(0..pr.len().max(1));
+
+        // Phase 1: the CCG's actions.
+        if any_rate || review_now.is_some() {
+            act(
+                scenario, &month, review_now, pr, actions, &mut lanes, start, tally,
+            );
+        } else {
+            lanes.skip(MIX_STEPS * pr.len().div_ceil(LANES));
+        }
+
+        // Phases 2 and 3: monthly adjustment toward targets, then the survey.
+        let mut counts = Counts::default();
+        let terms = MonthConstants::new(p, &month);
+        vector_phases(
+            &consts,
+            Some(&terms),
+            pr,
+            draws,
+            &mut lanes,
+            peers,
+            &mut counts,
+        );
+        counts.add_to(tally, pr, month.control);
+    }
+}
+
+/// The random draws and phases 2 and 3 of a month, or at tick 0 (`m` is `None`) the draws and
+/// the survey only, each compiled for the process's [`Simd`] level (same bits). Each phase is a
+/// function of its own, so the compiler vectorises each on its own terms.
+fn vector_phases(
+    c: &Constants,
+    m: Option<&MonthConstants>,
+    pr: &mut Practices,
+    draws: &mut Draws,
+    lanes: &mut Lanes,
+    peers: &Peers,
+    out: &mut Counts,
+) {
+    match Simd::get() {
+        // SAFETY: `Simd::get` gives these levels only if the processor supports AVX2.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 | Simd::Avx512 => unsafe { draws.fill_avx2(pr.len(), lanes) },
+        _ => draws.fill(pr.len(), lanes),
+    }
+    if let Some(m) = m {
+        adjust_simd(c, m, pr, draws, peers);
+    }
+    survey_simd(c, pr, draws, out);
+}

@@ -1,0 +1,115 @@
+//! The tally written each month (ODD 7.10): the survey's counts and the state sums.
+
+use super::survey::Counts;
+use crate::metrics::{TALLY_LEN, Tally, tally as ix};
+use crate::model::practice::Practices;
+use crate::scenario::Scenario;
+use crate::simd::Simd;
+
+impl Counts {
+    /// Add the counts and the month's state sums of `pr` to the tally.
+    pub(super) fn add_to(&self, t: &mut Tally, pr: &Practices, control: f32) {
+        let n = self.practices as f64;
+        t[ix::PRACTICES] += n;
+        t[ix::GOVERNING_BODY] += self.governing_body as f64;
+        t[ix::FORMAL_ROLE] += self.formal as f64;
+        t[ix::NO_ROLE] += self.no_role as f64;
+        t[ix::ENGAGED] += self.engaged as f64;
+        t[ix::HIGHLY_ENGAGED] += self.highly as f64;
+        t[ix::INFLUENCE] += self.influence as f64;
+        t[ix::INFLUENCE_FORMAL] += self.influence_formal as f64;
+        t[ix::INFLUENCE_NO_ROLE] += self.influence_no_role as f64;
+        t[ix::POSITIVE_ALL] += self.positive as f64;
+        t[ix::POSITIVE_GOVERNING_BODY] += self.positive_governing_body as f64;
+        t[ix::POSITIVE_NO_ROLE] += self.positive_no_role as f64;
+        t[ix::NEUTRAL_NO_ROLE] += self.neutral_no_role as f64;
+        for (k, s) in self.support.iter().enumerate() {
+            t[ix::SUPPORT + k] += *s as f64;
+        }
+        t[ix::BURDEN_POSITIVE] += self.burden_positive as f64;
+        let [e, e2, tr, t2, f, q, b] = state_sums(pr);
+        t[ix::SUM_ENGAGEMENT] += e;
+        t[ix::SUM_SQ_ENGAGEMENT] += e2;
+        t[ix::SUM_TRUST] += tr;
+        t[ix::SUM_SQ_TRUST] += t2;
+        t[ix::SUM_INFLUENCE] += f;
+        t[ix::SUM_QUALITY] += q;
+        t[ix::SUM_BURDEN] += b;
+        // Every practice of a CCG feels the same control.
+        t[ix::TOP_DOWN] += control as f64 * n;
+    }
+}
+
+multiversioned! {
+    /// The month's state sums of the real practices: engagement, its square, trust, its square,
+    /// influence, quality and burden, each exactly as [`sum`] or [`sum_sq`] gives it (the same
+    /// lanes, the same order), in one pass compiled for each [`Simd`] level.
+    pub(super) fn state_sums(pr: &Practices) -> [f64; 7] = state_sums_body;
+}
+
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // `k` is the lane of seven accumulators.
+pub(super) fn state_sums_body(pr: &Practices) -> [f64; 7] {
+    let n = pr.len();
+    let (e, t, f) = (&pr.engagement[..n], &pr.trust[..n], &pr.influence[..n]);
+    let (q, b) = (&pr.quality[..n], &pr.burden[..n]);
+    let mut acc = [[0.0f64; 4]; 7];
+    let whole = n / 4 * 4;
+    for base in (0..whole).step_by(4) {
+        for k in 0..4 {
+            let i = base + k;
+            acc[0][k] += e[i] as f64;
+            acc[1][k] += (e[i] * e[i]) as f64;
+            acc[2][k] += t[i] as f64;
+            acc[3][k] += (t[i] * t[i]) as f64;
+            acc[4][k] += f[i] as f64;
+            acc[5][k] += q[i] as f64;
+            acc[6][k] += b[i] as f64;
+        }
+    }
+    let mut total = acc.map(|a| (a[0] + a[1]) + (a[2] + a[3]));
+    for i in whole..n {
+        total[0] += e[i] as f64;
+        total[1] += (e[i] * e[i]) as f64;
+        total[2] += t[i] as f64;
+        total[3] += (t[i] * t[i]) as f64;
+        total[4] += f[i] as f64;
+        total[5] += q[i] as f64;
+        total[6] += b[i] as f64;
+    }
+    total
+}
+
+/// Sum in four interleaved double-precision lanes (a fixed order, so the result is the same on
+/// every run, and accurate for very large CCGs): the reference for [`state_sums`].
+#[cfg(test)]
+pub(super) fn lanes(xs: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let chunks = xs.chunks_exact(4);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for k in 0..4 {
+            acc[k] += f(chunk[k]) as f64;
+        }
+    }
+    let mut total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for &x in rest {
+        total += f(x) as f64;
+    }
+    total
+}
+
+#[cfg(test)]
+pub(super) fn sum(xs: &[f32]) -> f64 {
+    lanes(xs, |x| x)
+}
+
+#[cfg(test)]
+pub(super) fn sum_sq(xs: &[f32]) -> f64 {
+    lanes(xs, |x| x * x)
+}
+
+/// A zeroed tally per tick of `scenario`.
+pub fn empty_tallies(scenario: &Scenario) -> Vec<Tally> {
+    vec![[0.0; TALLY_LEN]; scenario.months as usize + 1]
+}
