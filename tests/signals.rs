@@ -337,7 +337,9 @@ fn run_stopped_while_writing_its_files_leaves_all_or_none() {
     child.signal("TERM");
     let (status, stderr, took) = child.finish(PATIENCE);
     eprintln!("SIGTERM while writing: exited {took:?} after the signal");
-    assert_eq!(status.code(), Some(143), "{stderr}");
+    // On a loaded machine the signal can land after the process has ended: then it
+    // finished normally, which the checks below accept as the complete outcome.
+    assert!(matches!(status.code(), Some(143) | Some(0)), "{stderr}");
     assert!(took < PROMPT, "took {took:?} to stop");
     no_panic(&stderr);
     assert_eq!(temporaries(&dir.path().join("out")), Vec::<String>::new());
@@ -503,10 +505,16 @@ fn a_sweep_stopped_by_signals_or_killed_resumes_to_the_same_bytes() {
     child.reach("points", 120);
     child.signal("TERM");
     let (status, stderr, _) = child.finish(PATIENCE);
-    assert_eq!(status.code(), Some(143), "{stderr}");
+    // On a loaded machine the signal can land after the process has ended: then it
+    // finished normally, which the checks below accept as the complete outcome.
+    assert!(matches!(status.code(), Some(143) | Some(0)), "{stderr}");
     no_panic(&stderr);
     assert_eq!(temporaries(&out), Vec::<String>::new());
     let finished = out.join("manifest.json").exists();
+    assert!(
+        status.code() == Some(143) || finished,
+        "exit 0 only once finished"
+    );
     assert_ne!(
         finished,
         out.join(".sweep-state.json").exists(),
@@ -667,10 +675,16 @@ fn a_calibration_stopped_by_signals_or_killed_resumes_to_the_same_bytes() {
     child.reach("generation", 5);
     child.signal("TERM");
     let (status, stderr, _) = child.finish(PATIENCE);
-    assert_eq!(status.code(), Some(143), "{stderr}");
+    // On a loaded machine the signal can land after the process has ended: then it
+    // finished normally, which the checks below accept as the complete outcome.
+    assert!(matches!(status.code(), Some(143) | Some(0)), "{stderr}");
     no_panic(&stderr);
     assert_eq!(temporaries(&out), Vec::<String>::new());
     let finished = !out.join(".calibration.journal").exists();
+    assert!(
+        status.code() == Some(143) || finished,
+        "exit 0 only once finished"
+    );
     if finished {
         assert_eq!(results(&out).len(), 6);
     } else {

@@ -26,7 +26,7 @@ pub(super) fn act(
     tally: &mut Tally,
 ) {
     let p = &scenario.model;
-    let threshold = scenario.policy.underperformance_threshold;
+    let threshold = month.regime.threshold;
     let level = month.policy;
     let n = pr.len();
     actions.clear();

@@ -80,7 +80,12 @@ pub(super) fn initialise(
         }
         pr.own_quality[i] = StandardNormal.sample(rng);
     }
-    initial_states(scenario, &month_terms(scenario, env, ccg, 0), pr, n);
+    initial_states(
+        scenario,
+        &month_terms(scenario, env, ccg, env.changes_for(&ccg.id), 0),
+        pr,
+        n,
+    );
 }
 
 /// The initial states of `n` practices from their roles and their seven normals (ODD 5), in a

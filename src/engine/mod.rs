@@ -124,18 +124,21 @@ pub fn simulate_ccg(
     initialise(scenario, env, ccg, &mut rng, pr, bounds);
     let consts = Constants::new(p);
 
-    let month0 = month_terms(scenario, env, ccg, 0);
+    let changes = env.changes_for(&ccg.id);
+    let month0 = month_terms(scenario, env, ccg, changes, 0);
     let mut counts = Counts::default();
     vector_phases(&consts, None, pr, draws, &mut lanes, peers, &mut counts);
     counts.add_to(&mut out[0], pr, month0.control);
 
-    let escalation = scenario.policy.escalation.as_ref();
     for tick in 1..=scenario.months {
-        let month = month_terms(scenario, env, ccg, tick);
+        let month = month_terms(scenario, env, ccg, changes, tick);
         let tally = &mut out[tick as usize];
-        let review_now = escalation
-            .filter(|e| tick % e.review_every == 0)
-            .and(env.reviewer.as_ref());
+        let review_now = month
+            .regime
+            .escalation
+            .as_ref()
+            .filter(|(e, _)| tick % e.review_every == 0)
+            .map(|(_, reviewer)| reviewer);
         let any_rate = month.policy.mix.any;
 
         // Peer influence pulls toward each locality's means at the start of the month (ODD 7.3).

@@ -1,7 +1,7 @@
 //! The month's CCG-wide terms (ODD 7.4, 7.5, 7.7, 7.8): felt control, the CCG's share of
 //! influence and engagement, conflict of interest, framing and the budget.
 
-use super::environment::{Environment, LevelPolicy};
+use super::environment::{Environment, LevelPolicy, RegimePolicy};
 use crate::model::{CommissioningLevel, Framing};
 use crate::population::Ccg;
 use crate::scenario::Scenario;
@@ -15,14 +15,19 @@ pub(super) struct Month<'e> {
     pub(super) coi: f32,
     pub(super) framing_gain: f32,
     pub(super) budget: f64,
+    /// The policy in force for the CCG this month (ODD 7.11, eq. P3).
+    pub(super) regime: &'e RegimePolicy,
+    /// That policy at the CCG's co-commissioning level.
     pub(super) policy: &'e LevelPolicy,
 }
 
 /// The month's CCG-wide terms (ODD 7.4, 7.5, 7.7, 7.8).
+/// `changes` are the policy changes that apply to the CCG ([`Environment::changes_for`]).
 pub(super) fn month_terms<'e>(
     scenario: &Scenario,
     env: &'e Environment,
     ccg: &Ccg,
+    changes: u64,
     tick: u32,
 ) -> Month<'e> {
     let p = &scenario.model;
@@ -67,6 +72,7 @@ pub(super) fn month_terms<'e>(
     } else {
         f64::INFINITY
     };
+    let regime = env.regime(changes, tick);
     Month {
         control,
         level,
@@ -75,6 +81,7 @@ pub(super) fn month_terms<'e>(
         coi,
         framing_gain,
         budget,
-        policy: &env.levels[level.index()],
+        regime,
+        policy: &regime.levels[level.index()],
     }
 }
