@@ -18,8 +18,9 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use toml::{Table, Value};
 
 /// The bundled inputs the mutations start from, by folder (so relative paths still resolve).
-const SEEDS: [(&str, &str); 10] = [
+const SEEDS: [(&str, &str); 11] = [
     ("scenarios", "baseline.toml"),
+    ("scenarios", "sanctions_from_2015.toml"),
     ("scenarios", "escalation.toml"),
     ("scenarios", "england_2015.toml"),
     ("scenarios", "england_2013_2016.toml"),
