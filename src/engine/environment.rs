@@ -30,7 +30,9 @@ pub struct Environment {
 #[derive(Debug, Clone)]
 pub(super) struct RegimePolicy {
     /// The bit set of changes that make it (0: the base policy).
-    changes: u64,
+    pub(super) changes: u64,
+    /// The policy itself, as the adaptation rules read and change it (ODD 7.13).
+    pub(super) policy: policy::Policy,
     /// The policy at each co-commissioning level, by [`CommissioningLevel::index`].
     pub(super) levels: [LevelPolicy; 4],
     /// Quality below which a practice counts as underperforming.
@@ -49,9 +51,10 @@ pub(super) struct LevelPolicy {
 }
 
 impl RegimePolicy {
-    fn new(changes: u64, p: &policy::Policy) -> RegimePolicy {
+    pub(super) fn new(changes: u64, p: &policy::Policy) -> RegimePolicy {
         RegimePolicy {
             changes,
+            policy: p.clone(),
             levels: CommissioningLevel::ALL.map(|level| LevelPolicy {
                 mix: Mix::new(&p.plans_at(level)),
                 allowed: p.allowed_at(level),

@@ -70,6 +70,7 @@ macro_rules! multiversioned {
 }
 
 mod actions;
+mod adaptation;
 mod adjustment;
 mod environment;
 mod initialise;
@@ -88,6 +89,7 @@ pub use tally::empty_tallies;
 pub use workspace::Workspace;
 
 use actions::act;
+use adaptation::Adapted;
 use adjustment::{Constants, MonthConstants, adjust_simd, locality_means};
 use initialise::initialise;
 use mix::MIX_STEPS;
@@ -130,8 +132,28 @@ pub fn simulate_ccg(
     vector_phases(&consts, None, pr, draws, &mut lanes, peers, &mut counts);
     counts.add_to(&mut out[0], pr, month0.control);
 
+    // The CCG's own adaptations (ODD 7.13), and the policy they make of the one in force,
+    // rebuilt only when either changes.
+    let adaptation = &p.adaptation;
+    let mut adapted = Adapted::new();
+    let mut adapted_policy: Option<(u32, u64, environment::RegimePolicy)> = None;
     for tick in 1..=scenario.months {
-        let month = month_terms(scenario, env, ccg, changes, tick);
+        let mut month = month_terms(scenario, env, ccg, changes, tick);
+        if adapted.any() {
+            let key = (adapted.version(), month.regime.changes);
+            if adapted_policy
+                .as_ref()
+                .is_none_or(|(v, c, _)| (*v, *c) != key)
+            {
+                adapted_policy = Some((key.0, key.1, adapted.apply(adaptation, month.regime)));
+            }
+            let (_, _, regime) = adapted_policy.as_ref().expect("just built");
+            month.regime = regime;
+            month.policy = &regime.levels[month.level.index()];
+            if adapted.reframed && p.delegation.enabled {
+                month.framing_gain = p.delegation.peer_support_framing;
+            }
+        }
         let tally = &mut out[tick as usize];
         let review_now = month
             .regime
@@ -172,6 +194,11 @@ pub fn simulate_ccg(
             &mut counts,
         );
         counts.add_to(tally, pr, month.control);
+
+        // The CCG's own survey of its members, read at the end of the month (ODD 7.13).
+        if adaptation.enabled && tick % adaptation.survey_every == 0 {
+            adapted.observe(adaptation, tally, month.regime);
+        }
     }
 }
 

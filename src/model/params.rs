@@ -214,6 +214,8 @@ pub struct Params {
     pub quality: Quality,
     /// How a practice's answers to the survey are drawn from its state (ODD 7.10).
     pub survey: Survey,
+    /// CCGs that survey their own members and adapt their policy (ODD 7.13).
+    pub adaptation: Adaptation,
 }
 
 /// Shared state dynamics (ODD 7.0).
@@ -492,6 +494,47 @@ impl Default for Budget {
         Budget {
             enabled: true,
             cost: PerAction::new(1500.0, 400.0, 250.0, 2500.0),
+        }
+    }
+}
+
+/// CCGs that adapt (ODD 7.13): every `survey_every` months a CCG reads its own survey of its
+/// members and adjusts its policy by the rules of 7.13.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Adaptation {
+    pub enabled: bool,
+    /// Months between a CCG's surveys of its own members (the first at this tick).
+    pub survey_every: u32,
+    /// Engaged share below which a CCG that uses targets or sanctions reframes them as peer
+    /// support (rule R1).
+    pub reframe_below: f32,
+    /// Engaged share below which a CCG eases its targets and sanctions (rule R2).
+    pub ease_below: f32,
+    /// Share of the targets and sanctions rates kept at each easing (R2).
+    pub ease_keep: f32,
+    /// Share of the rate eased that goes to training instead (R2: budget moved to support).
+    pub shift_to_training: f32,
+    /// Mean quality below which a CCG whose members are engaged escalates targets (rule R3).
+    pub escalate_below_quality: f32,
+    /// Rise in the targets rate at each escalation (R3).
+    pub escalate_step: f32,
+    /// Highest rate adaptation gives any action.
+    pub max_rate: f32,
+}
+
+impl Default for Adaptation {
+    fn default() -> Self {
+        Adaptation {
+            enabled: false,
+            survey_every: 12,
+            reframe_below: 0.65,
+            ease_below: 0.55,
+            ease_keep: 0.5,
+            shift_to_training: 0.5,
+            escalate_below_quality: 0.75,
+            escalate_step: 0.05,
+            max_rate: 0.5,
         }
     }
 }
@@ -781,6 +824,17 @@ impl Params {
         if s.positive_cut < s.negative_cut {
             c.problem("positive_cut", "must not be below negative_cut");
         }
+
+        let a = &self.adaptation;
+        let mut c = checker.sub("adaptation");
+        c.range("survey_every", a.survey_every, 1.0, 120.0);
+        c.unit("reframe_below", a.reframe_below);
+        c.unit("ease_below", a.ease_below);
+        c.unit("ease_keep", a.ease_keep);
+        c.unit("shift_to_training", a.shift_to_training);
+        c.unit("escalate_below_quality", a.escalate_below_quality);
+        c.unit("escalate_step", a.escalate_step);
+        c.unit("max_rate", a.max_rate);
     }
 }
 
