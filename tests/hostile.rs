@@ -138,8 +138,8 @@ fn scenarios() -> Vec<Case> {
         case(
             "numbers",
             "top_down_nan",
-            "[nhs_england]\ntop_down = [[\"2013-04\", nan]]\n",
-            "nhs_england.top_down",
+            "[nhs_england]\ntop_down = [{ from = \"2013-04\", value = nan }]\n",
+            "nhs_england.top_down[0].value",
         ),
         case(
             "numbers",

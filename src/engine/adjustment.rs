@@ -125,6 +125,9 @@ pub(super) struct MonthConstants {
     pub(super) influence_ccg: f32,
     pub(super) engagement_ccg: f32,
     pub(super) level_load: f32,
+    /// The CCG-wide fall in every member's trust target this month (ODD 7.14, eq. X3; 0 when
+    /// off, and subtracting 0 leaves every value, the sign of a zero included, as it was).
+    pub(super) trust_fall: f32,
 }
 
 impl MonthConstants {
@@ -137,6 +140,7 @@ impl MonthConstants {
             } else {
                 0.0
             },
+            trust_fall: 0.0,
         }
     }
 }
@@ -236,8 +240,9 @@ pub(super) fn adjust_loop(
         memory[i] = mem;
         let b = burden[i] + c.burden_rate * (m.level_load + load_anchor[i] - burden[i]);
         burden[i] = b;
-        // D1, D4: trust toward its target (lowered by the sanction scar), toward the locality.
-        let t_star = trust_anchor[i] - sanction_scar(mem, c.scar);
+        // D1, D4: trust toward its target (lowered by the sanction scar and by support short of
+        // what members expect, X3), toward the locality.
+        let t_star = trust_anchor[i] - sanction_scar(mem, c.scar) - m.trust_fall;
         let t0 = trust[i];
         let t = (t0
             + c.trust_rate * (t_star - t0)

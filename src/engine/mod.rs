@@ -73,6 +73,7 @@ mod actions;
 mod adaptation;
 mod adjustment;
 mod environment;
+mod expectations;
 mod initialise;
 mod mix;
 mod month;
@@ -91,6 +92,7 @@ pub use workspace::Workspace;
 use actions::act;
 use adaptation::Adapted;
 use adjustment::{Constants, MonthConstants, adjust_simd, locality_means};
+use expectations::Expectations;
 use initialise::initialise;
 use mix::MIX_STEPS;
 use month::month_terms;
@@ -136,6 +138,8 @@ pub fn simulate_ccg(
     // rebuilt only when either changes.
     let adaptation = &p.adaptation;
     let mut adapted = Adapted::new();
+    // Members' expectations and sense of support (ODD 7.14), CCG-wide.
+    let mut expectations = Expectations::new(&p.expectations, month0.level);
     let mut adapted_policy: Option<(u32, u64, environment::RegimePolicy)> = None;
     for tick in 1..=scenario.months {
         let mut month = month_terms(scenario, env, ccg, changes, tick);
@@ -183,7 +187,10 @@ pub fn simulate_ccg(
 
         // Phases 2 and 3: monthly adjustment toward targets, then the survey.
         let mut counts = Counts::default();
-        let terms = MonthConstants::new(p, &month);
+        let mut terms = MonthConstants::new(p, &month);
+        if p.expectations.enabled {
+            terms.trust_fall = expectations.month(&p.expectations, month.level, tally, pr.len());
+        }
         vector_phases(
             &consts,
             Some(&terms),

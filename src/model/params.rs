@@ -184,6 +184,7 @@ partial!(roles_influence, PerRole, Roles, influence);
 partial!(roles_view, PerRole, Roles, view);
 partial!(burden_level_load, PerLevel, Burden, level_load);
 partial!(burden_role_load, PerRole, Burden, role_load);
+partial!(expectations_support, PerLevel, Expectations, support);
 partial!(burden_action_load, PerAction, Burden, action_load);
 partial!(budget_cost, PerAction, Budget, cost);
 partial!(quality_effect, PerAction, Quality, effect);
@@ -216,6 +217,8 @@ pub struct Params {
     pub survey: Survey,
     /// CCGs that survey their own members and adapt their policy (ODD 7.13).
     pub adaptation: Adaptation,
+    /// What members expect of their CCG, raised by co-commissioning (ODD 7.14).
+    pub expectations: Expectations,
 }
 
 /// Shared state dynamics (ODD 7.0).
@@ -539,6 +542,41 @@ impl Default for Adaptation {
     }
 }
 
+/// Members' expectations (ODD 7.14): taking on commissioning raises the support members expect of
+/// their CCG; support that falls short of it erodes trust.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Expectations {
+    pub enabled: bool,
+    /// Support actions (training and data review) per member practice per month that members
+    /// expect at each co-commissioning level.
+    #[serde(deserialize_with = "expectations_support")]
+    pub support: PerLevel,
+    /// Share of the gap to the expected level that expectation closes each month.
+    pub expectation_rate: f32,
+    /// Share of the gap to the month's support that the members' sense of support closes each month.
+    pub support_rate: f32,
+    /// Fall in every member's trust target per unit of shortfall (expected less felt support).
+    pub trust_effect: f32,
+}
+
+impl Default for Expectations {
+    fn default() -> Self {
+        Expectations {
+            enabled: false,
+            support: PerLevel {
+                none: 0.0,
+                greater_involvement: 0.05,
+                joint: 0.12,
+                delegated: 0.2,
+            },
+            expectation_rate: 0.1,
+            support_rate: 0.2,
+            trust_effect: 0.5,
+        }
+    }
+}
+
 /// Mechanism 9 (ODD 7.9).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -835,6 +873,16 @@ impl Params {
         c.unit("escalate_below_quality", a.escalate_below_quality);
         c.unit("escalate_step", a.escalate_step);
         c.unit("max_rate", a.max_rate);
+
+        let x = &self.expectations;
+        let mut c = checker.sub("expectations");
+        let mut l = c.sub("support");
+        for level in CommissioningLevel::ALL {
+            l.range(level.key(), x.support.get(level), 0.0, 4.0);
+        }
+        c.unit("expectation_rate", x.expectation_rate);
+        c.unit("support_rate", x.support_rate);
+        c.range("trust_effect", x.trust_effect, 0.0, 5.0);
     }
 }
 
