@@ -56,7 +56,10 @@ fn coverage_of(
     metrics
         .iter()
         .enumerate()
-        .filter(|(i, _)| runs.iter().all(|r| r[*i].is_some_and(|(_, lo, hi)| hi > lo)))
+        .filter(|(i, _)| {
+            runs.iter()
+                .all(|r| r[*i].is_some_and(|(_, lo, hi)| hi > lo))
+        })
         .map(|(i, m)| {
             let grand = runs.iter().map(|r| r[i].unwrap().0).sum::<f64>() / n as f64;
             let covered = runs
@@ -89,7 +92,7 @@ fn per_replicate_structure_gives_intervals_that_cover_the_mean_over_runs() {
 
 /// The figures of ODD 4.9 on the bundled england_2015 scenario, 100 runs (seeds 1 to 100) of 20
 /// replicates in each mode (several minutes):
-/// `cargo test --release --test structure -- --ignored --nocapture england`.
+/// `cargo test --test structure -- --ignored --nocapture england`.
 #[test]
 #[ignore]
 fn england_2015_coverage() {
