@@ -360,4 +360,63 @@ mod tests {
         let s = Scenario::parse("seed = 9\n", Path::new("x.toml")).unwrap();
         assert_eq!(Population::build(&s), Population::build(&s));
     }
+
+    #[test]
+    fn per_replicate_structures_differ_and_fixed_ones_do_not() {
+        let text = "seed = 3\n[population]\nccgs = 12\n[[population.commissioning]]\nfrom = \"2013-06\"\ndelegated = 4\njoint = 3\n";
+        let per = Scenario::parse(text, Path::new("p.toml")).unwrap();
+        assert_eq!(per.structure(), Structure::PerReplicate);
+        let fixed_text = text.replace("ccgs = 12", "ccgs = 12\nstructure = \"fixed\"");
+        let fixed = Scenario::parse(&fixed_text, Path::new("f.toml")).unwrap();
+        let p0 = Population::build(&per);
+        assert_eq!(p0, Population::build(&fixed), "fixed is the seed's draw");
+        let (a, b) = (
+            Population::for_replicate(&per, &p0, 0),
+            Population::for_replicate(&per, &p0, 1),
+        );
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a, Population::for_replicate(&per, &p0, 0), "deterministic");
+        for p in [&a, &b] {
+            let delegated = p
+                .ccgs
+                .iter()
+                .filter(|c| c.levels[5] == CommissioningLevel::Delegated)
+                .count();
+            assert_eq!(delegated, 4, "counts hold in every replicate");
+        }
+        assert_eq!(*Population::for_replicate(&fixed, &p0, 7), p0);
+        // The summary: replicate means and modal levels.
+        let s = Population::summary(&per, &p0, 5);
+        let mean0 = (0..5)
+            .map(|r| Population::for_replicate(&per, &p0, r).ccgs[0].practices as f64)
+            .sum::<f64>()
+            / 5.0;
+        assert_eq!(s.ccgs[0].practices, mean0.round() as u32);
+        assert_eq!(Population::summary(&fixed, &p0, 5), p0);
+        // The fingerprint names the generating inputs: not the levels (which comparisons vary),
+        // but the sizes.
+        let other_levels = Scenario::parse(
+            &text.replace("delegated = 4", "delegated = 6"),
+            Path::new("o.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            Population::run_fingerprint(&per, &p0),
+            Population::run_fingerprint(&other_levels, &Population::build(&other_levels))
+        );
+        assert_eq!(
+            Population::for_replicate(&per, &p0, 2).fingerprint(),
+            Population::for_replicate(&other_levels, &p0, 2).fingerprint()
+        );
+        let bigger =
+            Scenario::parse(&text.replace("ccgs = 12", "ccgs = 13"), Path::new("b.toml")).unwrap();
+        assert_ne!(
+            Population::run_fingerprint(&per, &p0),
+            Population::run_fingerprint(&bigger, &Population::build(&bigger))
+        );
+        assert_ne!(
+            Population::run_fingerprint(&per, &p0),
+            Population::run_fingerprint(&fixed, &p0)
+        );
+    }
 }
