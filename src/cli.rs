@@ -467,7 +467,8 @@ fn run_one(
 
     let timeseries = write_timeseries(dir, scenario, &summary)?;
     // What by_ccg.csv and the manifest describe: replicate means when the structure varies.
-    let described = Population::summary(scenario, &population, scenario.replicates);
+    let described =
+        Population::summary(scenario, &population, scenario.replicates, !args.no_by_ccg);
     let by_ccg = pool.install(|| write_by_ccg(dir, scenario, &described, &summary))?;
     let replicates = replicates.finish()?;
     let mut files = vec![timeseries, replicates];

@@ -113,13 +113,23 @@ impl Population {
     /// What `by_ccg.csv` and the manifest describe: the structure itself when it is fixed; when
     /// it is drawn per replicate, CCG by CCG (by index) the replicate-mean practices, patients
     /// and localities, rounded, and at each tick the co-commissioning level most replicates
-    /// hold (ties to the lower level).
-    pub fn summary(scenario: &Scenario, fixed: &Population, replicates: u32) -> Population {
+    /// hold (ties to the lower level). Without `levels` (no `by_ccg.csv` to write) the levels
+    /// are `fixed`'s and the tally of levels, a count per CCG and tick, is not kept.
+    pub fn summary(
+        scenario: &Scenario,
+        fixed: &Population,
+        replicates: u32,
+        levels: bool,
+    ) -> Population {
         if scenario.structure() == Structure::Fixed || replicates == 0 {
             return fixed.clone();
         }
         let n = fixed.ccgs.len();
-        let ticks = scenario.months as usize + 1;
+        let ticks = if levels {
+            scenario.months as usize + 1
+        } else {
+            0
+        };
         let mut sums = vec![(0u64, 0u64, 0u64); n];
         let mut counts = vec![[0u32; 4]; n * ticks];
         for r in 0..replicates {
@@ -128,7 +138,7 @@ impl Population {
                 sums[i].0 += c.practices as u64;
                 sums[i].1 += c.patients;
                 sums[i].2 += c.localities as u64;
-                for (t, l) in c.levels.iter().enumerate() {
+                for (t, l) in c.levels.iter().take(ticks).enumerate() {
                     counts[i * ticks + t][level_index(*l)] += 1;
                 }
             }
@@ -142,13 +152,17 @@ impl Population {
                 practices: mean(sums[i].0) as u32,
                 patients: mean(sums[i].1),
                 localities: mean(sums[i].2) as u32,
-                levels: (0..ticks)
-                    .map(|t| {
-                        let k = &counts[i * ticks + t];
-                        let best = (0..4).fold(0, |b, j| if k[j] > k[b] { j } else { b });
-                        LEVELS[best]
-                    })
-                    .collect(),
+                levels: if levels {
+                    (0..ticks)
+                        .map(|t| {
+                            let k = &counts[i * ticks + t];
+                            let best = (0..4).fold(0, |b, j| if k[j] > k[b] { j } else { b });
+                            LEVELS[best]
+                        })
+                        .collect()
+                } else {
+                    c.levels.clone()
+                },
                 ..c.clone()
             })
             .collect();
@@ -386,13 +400,13 @@ mod tests {
         }
         assert_eq!(*Population::for_replicate(&fixed, &p0, 7), p0);
         // The summary: replicate means and modal levels.
-        let s = Population::summary(&per, &p0, 5);
+        let s = Population::summary(&per, &p0, 5, true);
         let mean0 = (0..5)
             .map(|r| Population::for_replicate(&per, &p0, r).ccgs[0].practices as f64)
             .sum::<f64>()
             / 5.0;
         assert_eq!(s.ccgs[0].practices, mean0.round() as u32);
-        assert_eq!(Population::summary(&fixed, &p0, 5), p0);
+        assert_eq!(Population::summary(&fixed, &p0, 5, true), p0);
         // The fingerprint names the generating inputs: not the levels (which comparisons vary),
         // but the sizes.
         let other_levels = Scenario::parse(
