@@ -426,7 +426,10 @@ fn run_one(
         dir,
     } = plan;
     let population = Population::build(scenario);
-    // Now exact: a generated population was only bounded before it was built.
+    // Now exact: a generated population was only bounded before it was built. With a structure
+    // drawn per replicate this is the seed's draw; the replicates' draws have the same number of
+    // CCGs and sizes from the same stratified distribution, so the estimate holds within a few
+    // per cent.
     let footprint = crate::limits::run(
         scenario,
         &crate::limits::Shape::of_population(&population),
@@ -463,7 +466,10 @@ fn run_one(
     test_progress("finishing", &scenario.name);
 
     let timeseries = write_timeseries(dir, scenario, &summary)?;
-    let by_ccg = pool.install(|| write_by_ccg(dir, scenario, &population, &summary))?;
+    // What by_ccg.csv and the manifest describe: replicate means when the structure varies.
+    let described =
+        Population::summary(scenario, &population, scenario.replicates, !args.no_by_ccg);
+    let by_ccg = pool.install(|| write_by_ccg(dir, scenario, &described, &summary))?;
     let replicates = replicates.finish()?;
     let mut files = vec![timeseries, replicates];
     files.extend(by_ccg);
@@ -475,10 +481,11 @@ fn run_one(
         replicates: scenario.replicates,
         threads,
         simd: crate::simd::Simd::get().name(),
-        ccgs: population.ccgs.len(),
-        practices: population.practices(),
-        patients: population.patients(),
-        population_sha256: population.fingerprint(),
+        ccgs: described.ccgs.len(),
+        practices: described.practices(),
+        patients: described.patients(),
+        population_sha256: Population::run_fingerprint(scenario, &population),
+        structure: scenario.structure().name(),
         started_at: rfc3339(started),
         wall_time_seconds: clock.elapsed().as_secs_f64(),
         files: files
@@ -500,11 +507,20 @@ fn run_one(
 
     if !args.quiet {
         eprintln!(
-            "{}: {} of {} in {}, {}, {:.2} s on {} -> {}",
+            "{}: {} of {}{} in {} ({}), {}, {:.2} s on {} -> {}",
             scenario.name,
             crate::words::count(scenario.replicates as u64, "replicate"),
-            crate::words::count(population.practices(), "practice"),
-            crate::words::count(population.ccgs.len() as u64, "CCG"),
+            if scenario.structure() == crate::scenario::Structure::PerReplicate {
+                "about "
+            } else {
+                ""
+            },
+            crate::words::count(described.practices(), "practice"),
+            crate::words::count(described.ccgs.len() as u64, "CCG"),
+            match scenario.structure() {
+                crate::scenario::Structure::PerReplicate => "structure drawn per replicate",
+                crate::scenario::Structure::Fixed => "structure fixed",
+            },
             crate::words::count(scenario.months as u64, "month"),
             clock.elapsed().as_secs_f64(),
             crate::words::count(threads as u64, "thread"),

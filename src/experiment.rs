@@ -102,7 +102,8 @@ struct ChunkResult {
 }
 
 /// Run `options.replicates` replicates of `scenario` on `population`, in parallel on the current
-/// rayon pool. `on_replicate(r, tallies)` receives each replicate's population-level tallies (one
+/// rayon pool. `population` is [`Population::build`]'s; replicate `r` simulates
+/// [`Population::for_replicate`] (`population` itself when the structure is fixed). `on_replicate(r, tallies)` receives each replicate's population-level tallies (one
 /// per tick) in replicate order. Returns [`Interrupted`] (wrapped) if `cancel` is set.
 ///
 /// The work is split into tasks of (replicate, chunk of CCGs); inside a task each CCG runs on its
@@ -126,15 +127,8 @@ pub fn run_ensemble(
             .by_ccg
             .then(|| vec![Welford::default(); ccgs * ticks * m]),
     };
-    let chunks = ccg_chunks(population);
-    // The chunk holding each CCG.
-    let chunk_of: Vec<usize> = chunks
-        .iter()
-        .enumerate()
-        .flat_map(|(j, c)| c.clone().map(move |_| j))
-        .collect();
     let batch = batch_replicates(
-        chunks.len(),
+        ccg_chunks(population).len(),
         ccgs,
         ticks,
         options.by_ccg,
@@ -146,14 +140,25 @@ pub fn run_ensemble(
             return Err(Interrupted.into());
         }
         let reps = batch.min(options.replicates - first);
-        let tasks = reps as usize * chunks.len();
+        // Each replicate's structure (the same one for all when it is fixed) and its chunks.
+        let pops: Vec<_> = (first..first + reps)
+            .map(|r| Population::for_replicate(scenario, population, r))
+            .collect();
+        let chunks: Vec<Vec<Range<usize>>> = pops.iter().map(|p| ccg_chunks(p)).collect();
+        // Replicate i's tasks are `start[i]..start[i + 1]`.
+        let mut start = vec![0usize];
+        for c in &chunks {
+            start.push(start.last().unwrap() + c.len());
+        }
+        let tasks = *start.last().unwrap();
         let results: Vec<ChunkResult> = (0..tasks)
             .into_par_iter()
             .map_init(
                 || (Workspace::default(), empty_tallies(scenario)),
                 |(ws, scratch), u| {
-                    let r = first + (u / chunks.len()) as u32;
-                    let chunk = chunks[u % chunks.len()].clone();
+                    let i = start.partition_point(|&s| s <= u) - 1;
+                    let r = first + i as u32;
+                    let chunk = chunks[i][u - start[i]].clone();
                     let mut result = ChunkResult {
                         total: empty_tallies(scenario),
                         per_ccg: Vec::with_capacity(if options.by_ccg {
@@ -162,7 +167,7 @@ pub fn run_ensemble(
                             0
                         }),
                     };
-                    for ccg in &population.ccgs[chunk] {
+                    for ccg in &pops[i].ccgs[chunk] {
                         // A cheap check per CCG, so that a big run stops within moments of a
                         // signal; the batch is then discarded whole, so results never change.
                         if cancel.load(Ordering::Relaxed) {
@@ -184,14 +189,28 @@ pub fn run_ensemble(
         if cancel.load(Ordering::Relaxed) {
             return Err(Interrupted.into());
         }
+        let per_replicate: Vec<&[ChunkResult]> = (0..reps as usize)
+            .map(|i| &results[start[i]..start[i + 1]])
+            .collect();
         if let Some(by) = summary.by_ccg.as_mut() {
+            // The chunk holding each CCG, replicate by replicate.
+            let chunk_of: Vec<Vec<usize>> = chunks
+                .iter()
+                .map(|cs| {
+                    cs.iter()
+                        .enumerate()
+                        .flat_map(|(j, c)| c.clone().map(move |_| j))
+                        .collect()
+                })
+                .collect();
             // Each CCG's accumulators take its replicates in replicate order; CCGs are
             // independent, so they are updated in parallel.
             by.par_chunks_mut(ticks * m)
                 .enumerate()
                 .for_each(|(c, acc)| {
-                    let (j, offset) = (chunk_of[c], c - chunks[chunk_of[c]].start);
-                    for replicate in results.chunks(chunks.len()) {
+                    for (i, replicate) in per_replicate.iter().enumerate() {
+                        let j = chunk_of[i][c];
+                        let offset = c - chunks[i][j].start;
                         let tallies = &replicate[j].per_ccg[offset * ticks..][..ticks];
                         for (tick, t) in tallies.iter().enumerate() {
                             push_metrics(&mut acc[tick * m..][..m], t);
@@ -199,9 +218,9 @@ pub fn run_ensemble(
                     }
                 });
         }
-        for (i, replicate) in results.chunks(chunks.len()).enumerate() {
+        for (i, replicate) in per_replicate.iter().enumerate() {
             let mut total = empty_tallies(scenario);
-            for result in replicate {
+            for result in replicate.iter() {
                 for (sum, t) in total.iter_mut().zip(&result.total) {
                     add_into(sum, t);
                 }

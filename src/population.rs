@@ -1,6 +1,8 @@
 //! The initial world: CCGs with their sizes, governance and co-commissioning timeline, built from
-//! a [`Scenario`] once per run (the same for every replicate). Practice states are drawn per
-//! replicate by the engine.
+//! a [`Scenario`]. A listed population, and a generated one with `structure = "fixed"`, is built
+//! once per run (the same for every replicate); a generated one with `structure =
+//! "per_replicate"` (the default) is drawn afresh for each replicate ([`Population::for_replicate`]).
+//! Practice states are drawn per replicate by the engine.
 
 use rand::RngExt;
 use rand::seq::SliceRandom;
@@ -8,8 +10,8 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::calendar::Month;
 use crate::model::CommissioningLevel;
-use crate::rng::{Purpose, stream};
-use crate::scenario::{Governance, LevelCounts, LogNormal, PopulationSpec, Scenario};
+use crate::rng::{Purpose, derive_seed, stream};
+use crate::scenario::{Governance, LevelCounts, LogNormal, PopulationSpec, Scenario, Structure};
 use crate::stats::normal_quantile;
 
 /// A CCG and its membership.
@@ -56,8 +58,118 @@ impl Population {
             .collect()
     }
 
-    /// Build the population `scenario` describes; structural draws use the scenario seed.
+    /// The fingerprint a run's manifest records (`population_sha256`): the structure's own
+    /// [`Population::fingerprint`] when it is fixed; when it is drawn per replicate, a hash of
+    /// the inputs that generate it (number of CCGs, size and list-size distributions, practices
+    /// per locality), so that two runs with the same fingerprint and seed again simulate the same
+    /// CCGs on the same streams, replicate by replicate.
+    pub fn run_fingerprint(scenario: &Scenario, fixed: &Population) -> String {
+        let PopulationSpec::Generated {
+            ccgs,
+            practices_per_ccg,
+            governance,
+            structure: Structure::PerReplicate,
+            ..
+        } = &scenario.population
+        else {
+            return fixed.fingerprint();
+        };
+        let text = format!(
+            "per_replicate\t{ccgs}\t{practices_per_ccg:?}\t{:?}\t{}\n",
+            scenario.list_size, governance.practices_per_locality
+        );
+        use sha2::{Digest, Sha256};
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Build the population `scenario` describes; structural draws use the scenario seed. This is
+    /// the structure of every replicate when it is fixed; when it is drawn per replicate it only
+    /// sizes the run (memory and time estimates) and each replicate uses
+    /// [`Population::for_replicate`].
     pub fn build(scenario: &Scenario) -> Population {
+        Population::build_from(scenario, scenario.seed)
+    }
+
+    /// The structure replicate `r` simulates: `fixed` (the result of [`Population::build`]) when
+    /// the structure is fixed, otherwise a structure drawn from streams under the seed
+    /// `derive_seed(seed, Structure, 2, r)`.
+    pub fn for_replicate<'a>(
+        scenario: &Scenario,
+        fixed: &'a Population,
+        r: u32,
+    ) -> std::borrow::Cow<'a, Population> {
+        match scenario.structure() {
+            Structure::Fixed => std::borrow::Cow::Borrowed(fixed),
+            Structure::PerReplicate => std::borrow::Cow::Owned(Population::build_from(
+                scenario,
+                derive_seed(scenario.seed, Purpose::Structure, 2, r as u64),
+            )),
+        }
+    }
+
+    /// What `by_ccg.csv` and the manifest describe: the structure itself when it is fixed; when
+    /// it is drawn per replicate, CCG by CCG (by index) the replicate-mean practices, patients
+    /// and localities, rounded, and at each tick the co-commissioning level most replicates
+    /// hold (ties to the lower level). Without `levels` (no `by_ccg.csv` to write) the levels
+    /// are `fixed`'s and the tally of levels, a count per CCG and tick, is not kept.
+    pub fn summary(
+        scenario: &Scenario,
+        fixed: &Population,
+        replicates: u32,
+        levels: bool,
+    ) -> Population {
+        if scenario.structure() == Structure::Fixed || replicates == 0 {
+            return fixed.clone();
+        }
+        let n = fixed.ccgs.len();
+        let ticks = if levels {
+            scenario.months as usize + 1
+        } else {
+            0
+        };
+        let mut sums = vec![(0u64, 0u64, 0u64); n];
+        let mut counts = vec![[0u32; 4]; n * ticks];
+        for r in 0..replicates {
+            let p = Population::for_replicate(scenario, fixed, r);
+            for (i, c) in p.ccgs.iter().enumerate() {
+                sums[i].0 += c.practices as u64;
+                sums[i].1 += c.patients;
+                sums[i].2 += c.localities as u64;
+                for (t, l) in c.levels.iter().take(ticks).enumerate() {
+                    counts[i * ticks + t][level_index(*l)] += 1;
+                }
+            }
+        }
+        let mean = |x: u64| (x as f64 / replicates as f64).round() as u64;
+        let ccgs = fixed
+            .ccgs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Ccg {
+                practices: mean(sums[i].0) as u32,
+                patients: mean(sums[i].1),
+                localities: mean(sums[i].2) as u32,
+                levels: if levels {
+                    (0..ticks)
+                        .map(|t| {
+                            let k = &counts[i * ticks + t];
+                            let best = (0..4).fold(0, |b, j| if k[j] > k[b] { j } else { b });
+                            LEVELS[best]
+                        })
+                        .collect()
+                } else {
+                    c.levels.clone()
+                },
+                ..c.clone()
+            })
+            .collect();
+        Population { ccgs }
+    }
+
+    fn build_from(scenario: &Scenario, seed: u64) -> Population {
         let months = scenario.months;
         let ticks: Vec<Month> = (0..=months).map(|t| scenario.month_of(t)).collect();
         let ccgs = match &scenario.population {
@@ -77,6 +189,7 @@ impl Population {
                         .collect();
                     make_ccg(
                         scenario,
+                        seed,
                         i as u32,
                         spec.id.clone(),
                         spec.practices,
@@ -91,9 +204,10 @@ impl Population {
                 practices_per_ccg,
                 commissioning,
                 governance,
+                ..
             } => {
                 let n = *ccgs as usize;
-                let mut rng = stream(scenario.seed, Purpose::Structure, 0, 0);
+                let mut rng = stream(seed, Purpose::Structure, 0, 0);
                 // Stratified draw of CCG sizes: one value from each of n equal-probability strata,
                 // in random order, so the population matches the distribution closely.
                 let mut strata: Vec<usize> = (0..n).collect();
@@ -116,6 +230,7 @@ impl Population {
                             .collect();
                         make_ccg(
                             scenario,
+                            seed,
                             i as u32,
                             format!("CCG{:03}", i + 1),
                             size.max(1),
@@ -139,8 +254,22 @@ impl Population {
     }
 }
 
+/// The levels in increasing order of involvement.
+const LEVELS: [CommissioningLevel; 4] = [
+    CommissioningLevel::None,
+    CommissioningLevel::GreaterInvolvement,
+    CommissioningLevel::Joint,
+    CommissioningLevel::Delegated,
+];
+
+fn level_index(l: CommissioningLevel) -> usize {
+    LEVELS.iter().position(|&x| x == l).unwrap_or(0)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn make_ccg(
     scenario: &Scenario,
+    seed: u64,
     index: u32,
     id: String,
     practices: u32,
@@ -150,7 +279,7 @@ fn make_ccg(
 ) -> Ccg {
     // List sizes come from the CCG's own structure stream, so a CCG's patients do not depend on
     // the other CCGs.
-    let mut rng = stream(scenario.seed, Purpose::Structure, 1, index as u64);
+    let mut rng = stream(seed, Purpose::Structure, 1, index as u64);
     let ls = &scenario.list_size;
     let patients = (0..practices)
         .map(|_| {
@@ -244,5 +373,64 @@ mod tests {
     fn building_is_deterministic() {
         let s = Scenario::parse("seed = 9\n", Path::new("x.toml")).unwrap();
         assert_eq!(Population::build(&s), Population::build(&s));
+    }
+
+    #[test]
+    fn per_replicate_structures_differ_and_fixed_ones_do_not() {
+        let text = "seed = 3\n[population]\nccgs = 12\n[[population.commissioning]]\nfrom = \"2013-06\"\ndelegated = 4\njoint = 3\n";
+        let per = Scenario::parse(text, Path::new("p.toml")).unwrap();
+        assert_eq!(per.structure(), Structure::PerReplicate);
+        let fixed_text = text.replace("ccgs = 12", "ccgs = 12\nstructure = \"fixed\"");
+        let fixed = Scenario::parse(&fixed_text, Path::new("f.toml")).unwrap();
+        let p0 = Population::build(&per);
+        assert_eq!(p0, Population::build(&fixed), "fixed is the seed's draw");
+        let (a, b) = (
+            Population::for_replicate(&per, &p0, 0),
+            Population::for_replicate(&per, &p0, 1),
+        );
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a, Population::for_replicate(&per, &p0, 0), "deterministic");
+        for p in [&a, &b] {
+            let delegated = p
+                .ccgs
+                .iter()
+                .filter(|c| c.levels[5] == CommissioningLevel::Delegated)
+                .count();
+            assert_eq!(delegated, 4, "counts hold in every replicate");
+        }
+        assert_eq!(*Population::for_replicate(&fixed, &p0, 7), p0);
+        // The summary: replicate means and modal levels.
+        let s = Population::summary(&per, &p0, 5, true);
+        let mean0 = (0..5)
+            .map(|r| Population::for_replicate(&per, &p0, r).ccgs[0].practices as f64)
+            .sum::<f64>()
+            / 5.0;
+        assert_eq!(s.ccgs[0].practices, mean0.round() as u32);
+        assert_eq!(Population::summary(&fixed, &p0, 5, true), p0);
+        // The fingerprint names the generating inputs: not the levels (which comparisons vary),
+        // but the sizes.
+        let other_levels = Scenario::parse(
+            &text.replace("delegated = 4", "delegated = 6"),
+            Path::new("o.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            Population::run_fingerprint(&per, &p0),
+            Population::run_fingerprint(&other_levels, &Population::build(&other_levels))
+        );
+        assert_eq!(
+            Population::for_replicate(&per, &p0, 2).fingerprint(),
+            Population::for_replicate(&other_levels, &p0, 2).fingerprint()
+        );
+        let bigger =
+            Scenario::parse(&text.replace("ccgs = 12", "ccgs = 13"), Path::new("b.toml")).unwrap();
+        assert_ne!(
+            Population::run_fingerprint(&per, &p0),
+            Population::run_fingerprint(&bigger, &Population::build(&bigger))
+        );
+        assert_ne!(
+            Population::run_fingerprint(&per, &p0),
+            Population::run_fingerprint(&fixed, &p0)
+        );
     }
 }

@@ -700,6 +700,34 @@ fn generated_population_is_identical_at_any_thread_count() {
 }
 
 #[test]
+fn generated_structure_is_drawn_per_replicate_unless_fixed() {
+    let tmp = tempdir();
+    let text = std::fs::read_to_string(repo("tests/data/generated.toml")).unwrap();
+    let fixed = tmp.path().join("generated_fixed.toml");
+    std::fs::write(
+        &fixed,
+        text.replace("[population]\n", "[population]\nstructure = \"fixed\"\n"),
+    )
+    .unwrap();
+    // A fixed generated structure is also the same at any thread count.
+    assert_thread_count_does_not_matter(&fixed, &[], "2");
+    let (per_out, fixed_out) = (tmp.path().join("per"), tmp.path().join("fixed"));
+    run_ok(&repo("tests/data/generated.toml"), &per_out, &[]);
+    run_ok(&fixed, &fixed_out, &[]);
+    let manifest = |dir: &Path| -> serde_json::Value {
+        serde_json::from_str(&read(dir, "manifest.json")).unwrap()
+    };
+    let (per, fix) = (manifest(&per_out), manifest(&fixed_out));
+    assert_eq!(per["structure"], "per_replicate");
+    assert_eq!(fix["structure"], "fixed");
+    assert_ne!(per["population_sha256"], fix["population_sha256"]);
+    assert_ne!(
+        read(&per_out, "timeseries.csv"),
+        read(&fixed_out, "timeseries.csv")
+    );
+}
+
+#[test]
 fn many_batches_are_identical_at_any_thread_count() {
     // 700 CCGs: each batch holds about 2048 / 700 = 2 replicates, so 7 replicates take 4 batches.
     assert_thread_count_does_not_matter(&repo("tests/data/generated_many.toml"), &[], "3");

@@ -325,3 +325,49 @@ fn run_with_report_writes_the_comparison_and_one_page_for_several_scenarios() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn generated_runs_drawn_per_replicate_pair_and_a_fixed_one_does_not() {
+    // Two policies on one generated England drawn per replicate pair replicate by replicate
+    // (their structures are the same draw in each replicate); against the same England held
+    // fixed they do not.
+    let tmp = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(repo("tests/data/generated.toml")).unwrap();
+    let write = |name: &str, text: String| {
+        let path = tmp.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            text.replace("name = \"generated\"", &format!("name = \"{name}\"")),
+        )
+        .unwrap();
+        path
+    };
+    let a = write("a", base.clone());
+    let b = write(
+        "b",
+        base.replace("training = { rate = 0.1 }", "training = { rate = 0.4 }"),
+    );
+    let c = write(
+        "c",
+        base.replace("[population]\n", "[population]\nstructure = \"fixed\"\n"),
+    );
+    ccgsim()
+        .args(["run", "--quiet", "--out"])
+        .arg(tmp.path().join("runs"))
+        .args([&a, &b, &c])
+        .assert()
+        .success();
+    let runs = tmp.path().join("runs");
+    let compare = |x: &str, y: &str, expect: &str| {
+        ccgsim()
+            .arg("compare")
+            .args([runs.join(x), runs.join(y)])
+            .arg("--out")
+            .arg(tmp.path().join(format!("cmp_{x}_{y}")))
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(expect));
+    };
+    compare("a", "b", "paired by replicate");
+    compare("a", "c", "not paired: populations differ");
+}

@@ -24,11 +24,16 @@ pub struct Manifest<'a> {
     /// The instruction-set level of the monthly loops (results do not depend on it).
     pub simd: &'static str,
     pub ccgs: usize,
+    /// Practices and patients over all CCGs; replicate means (the sums of `by_ccg.csv`'s
+    /// columns) when the structure is drawn per replicate.
     pub practices: u64,
     pub patients: u64,
-    /// [`crate::population::Population::fingerprint`]: runs with the same one and the same seed
-    /// can be paired replicate by replicate.
+    /// [`crate::population::Population::run_fingerprint`]: runs with the same one and the same
+    /// seed can be paired replicate by replicate.
     pub population_sha256: String,
+    /// `"per_replicate"` (a generated structure drawn afresh for each replicate) or `"fixed"`
+    /// (one structure for every replicate: listed CCGs, or `structure = "fixed"`).
+    pub structure: &'static str,
     /// Start of the run, UTC, RFC 3339.
     pub started_at: String,
     pub wall_time_seconds: f64,

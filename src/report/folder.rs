@@ -144,6 +144,8 @@ pub struct Run {
     pub seed: u64,
     pub ccgs: u64,
     pub practices: u64,
+    /// `per_replicate` or `fixed` (manifests written before the choice existed: `fixed`).
+    pub structure: String,
     pub version: String,
     pub started_at: String,
     pub policy: Vec<PolicyAction>,
@@ -240,6 +242,9 @@ pub fn load_run(dir: &Path, accept_unverified: bool) -> Result<Run, ReportError>
         seed: int(&["seed"]),
         ccgs: int(&["ccgs"]),
         practices: int(&["practices"]),
+        structure: Some(text(&["structure"]))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "fixed".into()),
         version: text(&["ccgsim_version"]),
         started_at: text(&["started_at"]),
         policy,

@@ -128,6 +128,7 @@ fn scenarios(page: &mut Page, runs: &[Run]) {
         "Seed",
         "CCGs",
         "Practices",
+        "Structure",
         "ccgsim",
         "Run started",
     ]
@@ -150,6 +151,10 @@ fn scenarios(page: &mut Page, runs: &[Run]) {
                 Cell::number(r.seed.to_string()),
                 Cell::number(r.ccgs.to_string()),
                 Cell::number(r.practices.to_string()),
+                Cell::text(match r.structure.as_str() {
+                    "per_replicate" => "drawn per replicate",
+                    other => other,
+                }),
                 Cell::text(&r.version),
                 Cell::text(&r.started_at),
             ]

@@ -98,6 +98,7 @@ pub struct PopulationFile {
     pub practices_per_ccg: Option<LogNormalFile>,
     #[serde(default)]
     pub commissioning: Vec<LevelCountsFile>,
+    pub structure: Option<super::Structure>,
 }
 
 /// From `from`, how many CCGs are at each level (the rest are at none).

@@ -138,7 +138,31 @@ pub enum PopulationSpec {
         practices_per_ccg: LogNormal,
         commissioning: Vec<LevelCounts>,
         governance: Governance,
+        /// Whether the structure is drawn afresh for every replicate or once per run.
+        structure: Structure,
     },
+}
+
+/// How often a generated population's structure (CCG sizes, list sizes, readiness order) is
+/// drawn. Listed populations are always [`Structure::Fixed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Structure {
+    /// Replicate `r` has its own structure, so a run's intervals include the variation between
+    /// draws of England (the default).
+    #[default]
+    PerReplicate,
+    /// One structure for every replicate: results conditional on one draw of England.
+    Fixed,
+}
+
+impl Structure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Structure::PerReplicate => "per_replicate",
+            Structure::Fixed => "fixed",
+        }
+    }
 }
 
 /// A piecewise-linear schedule over calendar months, flat before its first and after its last
@@ -211,6 +235,7 @@ impl Default for Scenario {
                 practices_per_ccg: LogNormal::PRACTICES_PER_CCG,
                 commissioning: Vec::new(),
                 governance: Governance::default(),
+                structure: Structure::default(),
             },
             list_size: LogNormal::LIST_SIZE,
             nhs_england: NhsEngland::default(),
@@ -222,6 +247,14 @@ impl Default for Scenario {
 }
 
 impl Scenario {
+    /// How often the population's structure is drawn: listed populations are fixed.
+    pub fn structure(&self) -> Structure {
+        match &self.population {
+            PopulationSpec::Listed(_) => Structure::Fixed,
+            PopulationSpec::Generated { structure, .. } => *structure,
+        }
+    }
+
     /// Read, parse and validate the scenario file at `path`.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         Scenario::parse(&read_input(path)?, path)
@@ -379,6 +412,7 @@ impl Scenario {
                     practices_per_ccg,
                     commissioning,
                     governance: defaults.clone(),
+                    structure: p.structure.unwrap_or_default(),
                 }
             }
         };

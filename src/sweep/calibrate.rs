@@ -175,13 +175,16 @@ impl Calibration {
             PointModel::Ccg {
                 scenario,
                 population,
+                structures,
                 env,
             } => {
                 let mut ws = Workspace::default();
                 let mut buf = empty_tallies(&scenario);
                 for r in 0..replicates {
                     let mut total = empty_tallies(&scenario);
-                    for ccg in &population.ccgs {
+                    let structure =
+                        super::spec::point_structure(&scenario, &population, &structures, r);
+                    for ccg in &structure.ccgs {
                         buf.iter_mut().for_each(|t| t.fill(0.0));
                         simulate_ccg(&scenario, &env, ccg, r, &mut ws, &mut buf);
                         for (dst, src) in total.iter_mut().zip(&buf) {

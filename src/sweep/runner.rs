@@ -18,7 +18,7 @@ use toml::Value;
 
 use super::design::Design;
 use super::error::SweepError;
-use super::spec::{At, Base, Domain, PointModel, Sweep, located, read};
+use super::spec::{At, Base, Domain, PointModel, Sweep, located, point_structure, read};
 use crate::engine::{Workspace, simulate_ccg};
 use crate::integrity::Measure;
 use crate::metrics::{METRICS, TALLY_LEN, Tally, add_into};
@@ -694,6 +694,7 @@ fn run_chunk(
                     PointModel::Ccg {
                         scenario,
                         population,
+                        structures,
                         env,
                     } => {
                         let ccgs = population.ccgs.len();
@@ -701,7 +702,8 @@ fn run_chunk(
                         buf.clear();
                         buf.resize(scenario.months as usize + 1, [0.0; TALLY_LEN]);
                         if !cancel.load(Ordering::Relaxed) {
-                            simulate_ccg(scenario, env, &population.ccgs[c], r as u32, ws, buf);
+                            let p = point_structure(scenario, population, structures, r as u32);
+                            simulate_ccg(scenario, env, &p.ccgs[c], r as u32, ws, buf);
                         }
                         UnitResult::Tallies(needed[i].iter().map(|&t| buf[t as usize]).collect())
                     }

@@ -234,7 +234,11 @@ pub struct Sweep {
 pub enum PointModel {
     Ccg {
         scenario: Scenario,
+        /// [`Population::build`]'s structure: every replicate's when it is fixed.
         population: Population,
+        /// With a structure drawn per replicate, replicate r's (`Population::for_replicate`);
+        /// empty when it is fixed.
+        structures: Vec<Population>,
         env: Environment,
     },
     Builtin {
@@ -242,6 +246,19 @@ pub enum PointModel {
         inputs: Vec<f64>,
         seed: u64,
     },
+}
+
+/// The structure replicate `r` of a CCG point simulates.
+pub fn point_structure<'a>(
+    scenario: &Scenario,
+    population: &'a Population,
+    structures: &'a [Population],
+    r: u32,
+) -> std::borrow::Cow<'a, Population> {
+    match structures.get(r as usize) {
+        Some(p) => std::borrow::Cow::Borrowed(p),
+        None => Population::for_replicate(scenario, population, r),
+    }
 }
 
 impl PointModel {
@@ -604,10 +621,17 @@ pub fn build_model(
             scenario.seed = seed;
             scenario.replicates = replicates;
             let population = Population::build(&scenario);
+            let structures = match scenario.structure() {
+                crate::scenario::Structure::Fixed => Vec::new(),
+                crate::scenario::Structure::PerReplicate => (0..replicates)
+                    .map(|r| Population::for_replicate(&scenario, &population, r).into_owned())
+                    .collect(),
+            };
             let env = Environment::new(&scenario);
             Ok(PointModel::Ccg {
                 scenario,
                 population,
+                structures,
                 env,
             })
         }
