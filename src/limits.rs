@@ -355,6 +355,13 @@ pub fn run(scenario: &Scenario, shape: &Shape, threads: usize, by_ccg: bool) -> 
         "replicates in flight",
         batch * per_replicate * ticks * tally,
     );
+    if scenario.structure() == crate::scenario::Structure::PerReplicate {
+        // Each replicate of the batch draws its own structure (ODD 4.9).
+        f.add(
+            "structures in flight",
+            batch * population_bytes(shape, ticks),
+        );
+    }
     f.add(
         "workspaces",
         threads as u128 * workspace_bytes(shape, ticks),
