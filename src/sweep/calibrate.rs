@@ -878,14 +878,7 @@ fn write_outputs(
             quantile: c.settings.quantile,
             parameters: c.parameters.iter().map(|p| p.path.as_str()).collect(),
             targets: c.targets.iter().map(|t| t.id.as_str()).collect(),
-            files: [
-                "posterior.csv",
-                "generations.csv",
-                "targets.csv",
-                "ppc.csv",
-                "calibrated.toml",
-                "manifest.json",
-            ],
+            files: FINISHED_FILES,
         };
         let files = [&posterior, &generations, &targets, &ppc, &scenario];
         crate::integrity::write_manifest(dir, &m, &files)?
