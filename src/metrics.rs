@@ -39,9 +39,15 @@ pub mod tally {
     pub const TOP_DOWN: usize = 32;
     pub const SUM_SQ_ENGAGEMENT: usize = 33;
     pub const SUM_SQ_TRUST: usize = 34;
+    /// Three entries: the expected answers of eqs. S6 and S7 (relationships positive,
+    /// legitimate role in prescribing, legitimate role in relationships).
+    pub const EXPECTED_ANSWERS: usize = 35;
+    /// Four entries: the number of CCGs at each co-commissioning level (none, greater
+    /// involvement, joint, delegated).
+    pub const CCGS: usize = 38;
 }
 
-pub const TALLY_LEN: usize = 35;
+pub const TALLY_LEN: usize = 42;
 
 /// How a metric is computed from a tally.
 #[derive(Debug, Clone, Copy)]
@@ -67,12 +73,14 @@ pub enum Unit {
     Count,
     /// Pounds sterling spent in the month.
     Gbp,
+    /// A number of CCGs.
+    Ccgs,
 }
 
 impl Unit {
     /// Whether values are absolute amounts (counts, pounds) rather than 0-1 shares or states.
     pub fn is_absolute(self) -> bool {
-        matches!(self, Unit::Count | Unit::Gbp)
+        matches!(self, Unit::Count | Unit::Gbp | Unit::Ccgs)
     }
 
     /// The unit in words, as an axis title gives it.
@@ -83,6 +91,7 @@ impl Unit {
             Unit::Quality => "share of indicators achieved (0-1)",
             Unit::Count => "actions per month",
             Unit::Gbp => "GBP per month",
+            Unit::Ccgs => "number of CCGs",
         }
     }
 }
@@ -199,6 +208,13 @@ pub const METRICS: &[Metric] = &[
     total("cost_sanctions", "Cost of sanctions", Unit::Gbp, ix::COST + 3, "cost of sanctions this month (GBP)"),
     total("actions_rationed", "Actions the budget could not pay for", Unit::Count, ix::RATIONED, "actions the policy called for but the budget could not pay for"),
     ratio("top_down_control", "Top-down control felt", Unit::State, ix::TOP_DOWN, ix::PRACTICES, "mean top-down control felt by practices (0-1)"),
+    ratio("relationships_positive_share", "Membership improved relationships with other practices", Unit::Share, ix::EXPECTED_ANSWERS, ix::PRACTICES, "expected share reporting a positive impact of CCG membership on relationships with other practices"),
+    ratio("legitimate_prescribing_share", "CCG has a legitimate role in prescribing", Unit::Share, ix::EXPECTED_ANSWERS + 1, ix::PRACTICES, "expected share agreeing the CCG has a legitimate role in influencing their prescribing"),
+    ratio("legitimate_relationships_share", "CCG has a legitimate role in relationships between practices", Unit::Share, ix::EXPECTED_ANSWERS + 2, ix::PRACTICES, "expected share agreeing the CCG has a legitimate role in influencing their relationships with other practices"),
+    total("ccgs_none", "CCGs without co-commissioning", Unit::Ccgs, ix::CCGS, "CCGs at no co-commissioning level"),
+    total("ccgs_greater_involvement", "CCGs at greater involvement", Unit::Ccgs, ix::CCGS + 1, "CCGs at greater involvement in co-commissioning"),
+    total("ccgs_joint", "CCGs in joint commissioning", Unit::Ccgs, ix::CCGS + 2, "CCGs in joint commissioning with NHS England"),
+    total("ccgs_delegated", "CCGs with delegated commissioning", Unit::Ccgs, ix::CCGS + 3, "CCGs with fully delegated commissioning of general practice"),
 ];
 
 /// The headline metrics: the ones the end-of-run summary, `compare`'s table and the report lead
@@ -246,6 +262,15 @@ mod tests {
                 Formula::Total(t) => assert!(t < TALLY_LEN),
                 Formula::Sd(a, b, c) => assert!(a < TALLY_LEN && b < TALLY_LEN && c < TALLY_LEN),
             }
+        }
+    }
+
+    #[test]
+    fn the_level_counts_follow_the_order_of_the_levels() {
+        // `output::csv` reads a CCG's level from these four metrics, in this order.
+        let first = metric_index("ccgs_none").unwrap();
+        for (k, level) in crate::model::CommissioningLevel::ALL.iter().enumerate() {
+            assert_eq!(METRICS[first + k].name, format!("ccgs_{}", level.key()));
         }
     }
 

@@ -28,6 +28,8 @@ pub enum Purpose {
     Bootstrap = 5,
     /// Proposals of an ABC-SMC calibration (indices: generation, candidate).
     Calibration = 6,
+    /// A CCG's choices of co-commissioning level (indices: replicate, CCG).
+    Choice = 7,
 }
 
 /// SplitMix64 finaliser: a bijective mix of 64 bits (Steele, Lea and Flood 2014).

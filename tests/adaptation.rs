@@ -85,3 +85,49 @@ fn adaptation_off_changes_nothing() {
         }
     }
 }
+
+#[test]
+fn with_targets_at_their_highest_a_ccg_escalates_sanctions() {
+    let policy = "training = { rate = 0.1 }\ndata_review = { rate = 0.0 }\ntargets = { rate = 0.5 }\nsanctions = { rate = 0.0, target = \"all\" }";
+    let rules = |escalate: bool| {
+        format!(
+            "enabled = true\nease_below = 0.0\nreframe_below = 0.0\nescalate_below_quality = 1.0\nescalate_sanctions = {escalate}"
+        )
+    };
+    let (_, _, escalating) = run(&scenario(policy, &rules(true)), 20);
+    let (_, _, holding) = run(&scenario(policy, &rules(false)), 20);
+    let sanctions = metric_index("actions_sanctions").unwrap();
+    let at = |s: &ccgsim::experiment::EnsembleSummary, t: usize| s.population_at(t, sanctions).mean;
+    assert_eq!(at(&escalating, 12), 0.0, "nothing before the first survey");
+    assert!(at(&escalating, 13) > 0.0, "R4 after the first survey");
+    assert!(at(&escalating, 25) > at(&escalating, 13), "and again");
+    assert_eq!(at(&holding, 36), 0.0, "R4 switched off");
+}
+
+#[test]
+fn a_ccg_short_of_budget_cuts_the_action_its_members_support_least() {
+    // A budget of 0.3 GBP per patient a year cannot pay for training and targets for all 60.
+    let policy =
+        "training = { rate = 0.2 }\ndata_review = { rate = 0.0 }\ntargets = { rate = 0.2 }";
+    let text = |adapt: bool| {
+        scenario(
+            policy,
+            &format!("enabled = {adapt}\nease_below = 0.0\nreframe_below = 0.0\nescalate_below_quality = 0.0"),
+        )
+        .replace("[policy]", "[ccg_defaults]\nsupport_budget = 0.3\n[policy]")
+    };
+    let (_, _, fixed) = run(&text(false), 50);
+    let (_, _, adaptive) = run(&text(true), 50);
+    let value = |s: &ccgsim::experiment::EnsembleSummary, name: &str, t: usize| {
+        s.population_at(t, metric_index(name).unwrap()).mean
+    };
+    assert!(
+        value(&fixed, "actions_rationed", 12) > 0.0,
+        "the budget binds"
+    );
+    // Targets are the less supported (about 25% against 76% for training): they are cut.
+    assert!(value(&adaptive, "support_targets", 12) < value(&adaptive, "support_training", 12));
+    assert!(value(&adaptive, "actions_targets", 30) < 0.8 * value(&fixed, "actions_targets", 30));
+    // The budget the cut frees goes to training actions that were rationed before.
+    assert!(value(&adaptive, "actions_training", 30) >= value(&fixed, "actions_training", 30));
+}

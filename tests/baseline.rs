@@ -17,6 +17,9 @@ fn targets() -> BTreeMap<String, (String, f64)> {
             "positive_no_role" => "positive_share_no_role",
             "neutral_no_role" => "neutral_share_no_role",
             "burden_positive" => "burden_positive_share",
+            "peer_relationship_positive" => "relationships_positive_share",
+            "legitimate_prescribing" => "legitimate_prescribing_share",
+            "legitimate_relationships" => "legitimate_relationships_share",
             _ => return None,
         })
     };
@@ -53,7 +56,11 @@ fn baseline_reproduces_the_2015_survey_within_5_points() {
         "final tick is the survey month"
     );
     let targets = targets();
-    assert_eq!(targets.len(), 8, "all eight 2015 survey shares are checked");
+    assert_eq!(
+        targets.len(),
+        11,
+        "all eleven 2015 survey shares are checked"
+    );
     let mut report = String::new();
     let mut failed = false;
     for (id, (metric, target)) in &targets {

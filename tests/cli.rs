@@ -695,6 +695,15 @@ fn assert_thread_count_does_not_matter(scenario: &Path, args: &[&str], threads: 
 }
 
 #[test]
+fn chosen_co_commissioning_levels_are_identical_at_any_thread_count() {
+    assert_thread_count_does_not_matter(
+        &repo("scenarios/england_2013_2017.toml"),
+        &["--replicates", "3"],
+        "2",
+    );
+}
+
+#[test]
 fn generated_population_is_identical_at_any_thread_count() {
     assert_thread_count_does_not_matter(&repo("tests/data/generated.toml"), &[], "2");
 }

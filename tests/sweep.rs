@@ -963,6 +963,6 @@ fn the_example_sweeps_and_calibration_are_valid() {
     }
     let c = ccgsim::sweep::calibrate::Calibration::load(&root.join("calibration/survey_2015.toml"))
         .expect("the survey calibration is valid");
-    assert_eq!(c.targets.len(), 8);
-    assert_eq!(c.parameters.len(), 8);
+    assert_eq!(c.targets.len(), 11);
+    assert_eq!(c.parameters.len(), 11);
 }

@@ -1,13 +1,16 @@
 //! CCGs that adapt (ODD 7.13, `[model.adaptation]`): every `survey_every` months a CCG reads its
 //! own survey of its members (the month's survey answers, drawn as the survey model draws them,
-//! so with its sampling noise) and adjusts its policy by three rules: it reframes performance
+//! so with its sampling noise) and adjusts its policy by five rules: it reframes performance
 //! management as peer support when engagement is low (R1), eases targets and sanctions and moves
-//! part of what they cost to training when engagement is lower still (R2), and escalates targets
-//! when its members are engaged but quality lags (R3). Adaptation draws no random number, so a
-//! run with it stays paired with the run without it.
+//! part of what they cost to training when engagement is lower still (R2), escalates targets when
+//! its members are engaged but quality lags (R3), and sanctions once targets are at their highest
+//! (R4); when its budget cannot pay for what its policy calls for, it cuts the action its members
+//! support least (R5). Adaptation draws no random number, so a run with it stays paired with the
+//! run without it.
 
 use super::environment::RegimePolicy;
-use crate::metrics::{METRICS, Tally, metric_index};
+use crate::metrics::{METRICS, Tally, metric_index, tally as ix};
+use crate::model::Action;
 use crate::model::params::Adaptation;
 
 /// What a CCG has changed so far: applied on top of whatever policy is in force for it.
@@ -21,6 +24,10 @@ pub(super) struct Adapted {
     training: f32,
     /// Targets rate added by R3.
     targets: f32,
+    /// Sanctions rate added by R4.
+    sanctions: f32,
+    /// Product of the R5 cuts of each action's rate, by `Action::index`.
+    cut: [f32; 4],
     /// Changes so far (0: none), to know when the adapted policy must be rebuilt.
     version: u32,
 }
@@ -29,6 +36,7 @@ impl Adapted {
     pub(super) fn new() -> Adapted {
         Adapted {
             keep: 1.0,
+            cut: [1.0; 4],
             ..Adapted::default()
         }
     }
@@ -47,8 +55,13 @@ impl Adapted {
         let mut p = regime.policy.clone();
         p.targets.rate = (p.targets.rate * self.keep + self.targets)
             .min(a.max_rate.max(p.targets.rate * self.keep));
-        p.sanctions.rate *= self.keep;
+        p.sanctions.rate = (p.sanctions.rate * self.keep + self.sanctions)
+            .min(a.max_rate.max(p.sanctions.rate * self.keep));
         p.training.rate = (p.training.rate + self.training).min(a.max_rate.max(p.training.rate));
+        // R5's cuts apply last, to the rates the other rules leave.
+        for action in Action::ALL {
+            p.plan_mut(action).rate *= self.cut[action.index()];
+        }
         RegimePolicy::new(regime.changes, &p)
     }
 
@@ -76,14 +89,44 @@ impl Adapted {
             let eased = (p.targets.rate + p.sanctions.rate) * (1.0 - a.ease_keep);
             self.keep *= a.ease_keep;
             self.training += a.shift_to_training * eased;
-        } else if quality < a.escalate_below_quality && p.targets.rate < a.max_rate {
-            // R3: members are engaged but quality lags: escalate targets.
-            self.targets += a.escalate_step;
+        } else if quality < a.escalate_below_quality {
+            if p.targets.rate < a.max_rate {
+                // R3: members are engaged but quality lags: escalate targets.
+                self.targets += a.escalate_step;
+            } else if a.escalate_sanctions && p.sanctions.rate < a.max_rate {
+                // R4: targets are at their highest and quality still lags: escalate sanctions.
+                self.sanctions += a.escalate_step;
+            }
+        }
+        // R5: the budget could not pay for a large share of the month's actions: cut the action
+        // in force that members support least.
+        let delivered: f64 = (0..4).map(|k| tally[ix::ACTIONS + k]).sum();
+        let rationed = tally[ix::RATIONED];
+        if rationed > 0.0 && rationed >= a.ration_above as f64 * (delivered + rationed) {
+            let least = Action::ALL
+                .into_iter()
+                .filter(|&action| p.plan(action).rate * self.cut[action.index()] > 0.0)
+                .filter_map(|action| {
+                    let support = value(&format!("support_{}", action.key()))?;
+                    Some((action, support))
+                })
+                .fold(
+                    None,
+                    |best: Option<(Action, f64)>, (action, support)| match best {
+                        Some((_, s)) if s <= support => best,
+                        _ => Some((action, support)),
+                    },
+                );
+            if let Some((action, _)) = least {
+                self.cut[action.index()] *= a.budget_keep;
+            }
         }
         let changed = self.reframed != before.reframed
             || self.keep != before.keep
             || self.training != before.training
-            || self.targets != before.targets;
+            || self.targets != before.targets
+            || self.sanctions != before.sanctions
+            || self.cut != before.cut;
         if changed {
             self.version = before.version + 1;
         }

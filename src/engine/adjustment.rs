@@ -64,6 +64,10 @@ pub(super) struct Constants {
     pub(super) view_engagement: f32,
     pub(super) burden_positive_base: f32,
     pub(super) burden_positive_slope: f32,
+    pub(super) relationships_weight: f32,
+    pub(super) exp_relationships: f32,
+    pub(super) exp_legitimate_prescribing: f32,
+    pub(super) exp_legitimate_relationships: f32,
 }
 
 impl Constants {
@@ -116,6 +120,10 @@ impl Constants {
             view_engagement: s.view_engagement,
             burden_positive_base: p.burden.positive_base,
             burden_positive_slope: p.burden.positive_slope,
+            relationships_weight: s.relationships_engagement_weight,
+            exp_relationships: exp(s.relationships_cut),
+            exp_legitimate_prescribing: exp(s.legitimate_prescribing_cut),
+            exp_legitimate_relationships: exp(s.legitimate_relationships_cut),
         }
     }
 }

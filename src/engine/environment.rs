@@ -24,6 +24,8 @@ pub struct Environment {
     named: HashMap<String, u64>,
     /// The changes that apply to a CCG no change names.
     unnamed: u64,
+    /// NHS England's co-commissioning rounds within the run (ODD 7.16; none when off).
+    pub(super) rounds: super::choice::Rounds,
 }
 
 /// One policy as the month's steps use it.
@@ -99,6 +101,7 @@ impl Environment {
             changes_at: ticks.map(|t| scenario.changes_at(t)).collect(),
             named,
             unnamed: scenario.changes_for(""),
+            rounds: super::choice::Rounds::new(scenario),
         }
     }
 

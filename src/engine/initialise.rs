@@ -82,7 +82,14 @@ pub(super) fn initialise(
     }
     initial_states(
         scenario,
-        &month_terms(scenario, env, ccg, env.changes_for(&ccg.id), 0),
+        &month_terms(
+            scenario,
+            env,
+            ccg,
+            env.changes_for(&ccg.id),
+            0,
+            ccg.levels[0],
+        ),
         pr,
         n,
     );

@@ -24,6 +24,7 @@
 //! | `responses.rs` | `Responses`, `respond`, `apply_actions`, `respond_all`: each practice's response (A2-A5, G1, Q1) | 7.1, 7.6, 7.7, 7.9 |
 //! | `adjustment.rs` | Phase 2: `locality_means` (peers), `Constants`, `MonthConstants`, `adjust` (A5, G2, D4-D7, Q2) | 7.0, 7.1, 7.3, 7.6, 7.9 |
 //! | `survey.rs` | Phase 3: `Counts`, `hit`, `survey` (S1-S5) | 7.10 |
+//! | `choice.rs` | `Rounds`, `Choice`: CCGs that choose their co-commissioning level at NHS England's rounds (C1-C3) | 7.16 |
 //! | `tally.rs` | The tally written each month: `Counts::add_to`, `state_sums`, [`empty_tallies`] | 7.10 |
 //! | `tests.rs` | The engine's unit tests | |
 //!
@@ -72,6 +73,7 @@ macro_rules! multiversioned {
 mod actions;
 mod adaptation;
 mod adjustment;
+mod choice;
 mod environment;
 mod expectations;
 mod initialise;
@@ -92,6 +94,7 @@ pub use workspace::Workspace;
 use actions::act;
 use adaptation::Adapted;
 use adjustment::{Constants, MonthConstants, adjust_simd, locality_means};
+use choice::Choice;
 use expectations::Expectations;
 use initialise::initialise;
 use mix::MIX_STEPS;
@@ -129,10 +132,10 @@ pub fn simulate_ccg(
     let consts = Constants::new(p);
 
     let changes = env.changes_for(&ccg.id);
-    let month0 = month_terms(scenario, env, ccg, changes, 0);
+    let month0 = month_terms(scenario, env, ccg, changes, 0, ccg.levels[0]);
     let mut counts = Counts::default();
     vector_phases(&consts, None, pr, draws, &mut lanes, peers, &mut counts);
-    counts.add_to(&mut out[0], pr, month0.control);
+    counts.add_to(&mut out[0], pr, month0.control, month0.level);
 
     // The CCG's own adaptations (ODD 7.13), and the policy they make of the one in force,
     // rebuilt only when either changes.
@@ -141,8 +144,14 @@ pub fn simulate_ccg(
     // Members' expectations and sense of support (ODD 7.14), CCG-wide.
     let mut expectations = Expectations::new(&p.expectations, month0.level);
     let mut adapted_policy: Option<(u32, u64, environment::RegimePolicy)> = None;
+    // The CCG's choices of co-commissioning level (ODD 7.16), on a stream of their own.
+    let mut choice = Choice::new(scenario, &env.rounds, ccg, replicate);
     for tick in 1..=scenario.months {
-        let mut month = month_terms(scenario, env, ccg, changes, tick);
+        let level = match &mut choice {
+            Some(c) => c.level_at(p, &env.rounds, ccg, tick, &out[tick as usize - 1]),
+            None => ccg.levels[tick as usize],
+        };
+        let mut month = month_terms(scenario, env, ccg, changes, tick, level);
         if adapted.any() {
             let key = (adapted.version(), month.regime.changes);
             if adapted_policy
@@ -200,7 +209,7 @@ pub fn simulate_ccg(
             peers,
             &mut counts,
         );
-        counts.add_to(tally, pr, month.control);
+        counts.add_to(tally, pr, month.control, month.level);
 
         // The CCG's own survey of its members, read at the end of the month (ODD 7.13).
         if adaptation.enabled && tick % adaptation.survey_every == 0 {

@@ -22,13 +22,15 @@ pub(super) struct Month<'e> {
 }
 
 /// The month's CCG-wide terms (ODD 7.4, 7.5, 7.7, 7.8).
-/// `changes` are the policy changes that apply to the CCG ([`Environment::changes_for`]).
+/// `changes` are the policy changes that apply to the CCG ([`Environment::changes_for`]);
+/// `level` is its co-commissioning level this month.
 pub(super) fn month_terms<'e>(
     scenario: &Scenario,
     env: &'e Environment,
     ccg: &Ccg,
     changes: u64,
     tick: u32,
+    level: CommissioningLevel,
 ) -> Month<'e> {
     let p = &scenario.model;
     let t = tick as usize;
@@ -39,7 +41,6 @@ pub(super) fn month_terms<'e>(
     } else {
         0.0
     };
-    let level = ccg.levels[t];
     let delegated = p.delegation.enabled && level == CommissioningLevel::Delegated;
     // Eq. Z1: voice per member falls with the log of the CCG's size.
     let size = if p.size.enabled {

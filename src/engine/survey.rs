@@ -25,6 +25,10 @@ pub(super) struct Counts {
     pub(super) neutral_no_role: u32,
     pub(super) support: [u32; 4],
     pub(super) burden_positive: u32,
+    /// Expected answers (eqs. S6, S7), in units of 2^-16 of a practice: positive impact on
+    /// relationships with other practices, legitimate role in prescribing, legitimate role in
+    /// relationships.
+    pub(super) expected: [u64; 3],
 }
 
 multiversioned! {
@@ -35,6 +39,13 @@ multiversioned! {
         draws: &Draws,
         out: &mut Counts,
     ) = survey;
+}
+
+/// A probability in units of 2^-16, rounded to the nearest: summed as integers, the expected
+/// answers of a CCG do not depend on the order in which they are added.
+#[inline(always)]
+pub(super) fn units(p: f32) -> u64 {
+    (p * 65_536.0 + 0.5) as u32 as u64
 }
 
 /// True (1) with probability `p` for a 16-bit uniform `u`.
@@ -88,6 +99,7 @@ pub(super) fn survey_loop(
         (0u32, 0u32, 0u32, 0u32);
     let (mut s0, mut s1, mut s2, mut s3) = (0u32, 0u32, 0u32, 0u32);
     let mut burden_positive = 0u32;
+    let (mut relationships, mut prescribing, mut legitimate_relationships) = (0u64, 0u64, 0u64);
     for i in 0..len {
         let real = (role[i] != PADDING) as u32;
         let gb = (role[i] == Role::GoverningBody as u8) as u32;
@@ -134,6 +146,14 @@ pub(super) fn survey_loop(
             - c.burden_positive_slope * (burden[i] - c.reference_load))
             .clamp(0.0, 1.0);
         burden_positive += real * hit(u3[i], p_burden);
+
+        // S6, S7: expected answers (each practice's probability, no random number).
+        let r = c.relationships_weight * e + (1.0 - c.relationships_weight) * t;
+        let real = real as u64;
+        relationships += real * units(answer_probability(r, c.exp_relationships));
+        prescribing += real * units(answer_probability(t, c.exp_legitimate_prescribing));
+        legitimate_relationships +=
+            real * units(answer_probability(t, c.exp_legitimate_relationships));
     }
     out.practices += n as u32;
     out.governing_body += governing_body;
@@ -152,4 +172,11 @@ pub(super) fn survey_loop(
         *o += s;
     }
     out.burden_positive += burden_positive;
+    for (o, s) in
+        out.expected
+            .iter_mut()
+            .zip([relationships, prescribing, legitimate_relationships])
+    {
+        *o += s;
+    }
 }

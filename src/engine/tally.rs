@@ -2,13 +2,20 @@
 
 use super::survey::Counts;
 use crate::metrics::{TALLY_LEN, Tally, tally as ix};
+use crate::model::CommissioningLevel;
 use crate::model::practice::Practices;
 use crate::scenario::Scenario;
 use crate::simd::Simd;
 
 impl Counts {
     /// Add the counts and the month's state sums of `pr` to the tally.
-    pub(super) fn add_to(&self, t: &mut Tally, pr: &Practices, control: f32) {
+    pub(super) fn add_to(
+        &self,
+        t: &mut Tally,
+        pr: &Practices,
+        control: f32,
+        level: CommissioningLevel,
+    ) {
         let n = self.practices as f64;
         t[ix::PRACTICES] += n;
         t[ix::GOVERNING_BODY] += self.governing_body as f64;
@@ -27,6 +34,9 @@ impl Counts {
             t[ix::SUPPORT + k] += *s as f64;
         }
         t[ix::BURDEN_POSITIVE] += self.burden_positive as f64;
+        for (k, s) in self.expected.iter().enumerate() {
+            t[ix::EXPECTED_ANSWERS + k] += *s as f64 / 65_536.0;
+        }
         let [e, e2, tr, t2, f, q, b] = state_sums(pr);
         t[ix::SUM_ENGAGEMENT] += e;
         t[ix::SUM_SQ_ENGAGEMENT] += e2;
@@ -37,6 +47,8 @@ impl Counts {
         t[ix::SUM_BURDEN] += b;
         // Every practice of a CCG feels the same control.
         t[ix::TOP_DOWN] += control as f64 * n;
+        // The CCG itself, counted at its level.
+        t[ix::CCGS + level.index()] += 1.0;
     }
 }
 

@@ -144,7 +144,7 @@ fn responses_one_by_one_and_all_at_once_agree() {
     let s = small("[model.delegation]\npeer_support_framing = 0.4\n");
     let pop = Population::build(&s);
     let env = Environment::new(&s);
-    let month = month_terms(&s, &env, &pop.ccgs[0], 0, 3);
+    let month = month_terms(&s, &env, &pop.ccgs[0], 0, 3, pop.ccgs[0].levels[3]);
     let responses = Responses::new(&s.model, &month);
     let mut rng = stream(7, Purpose::Unit, 0, 0);
     let mut pr = Practices::default();

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{Action, CommissioningLevel, Role};
+use crate::calendar::Month;
 
 /// One value per CCG action.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -219,6 +220,8 @@ pub struct Params {
     pub adaptation: Adaptation,
     /// What members expect of their CCG, raised by co-commissioning (ODD 7.14).
     pub expectations: Expectations,
+    /// CCGs that choose their co-commissioning level at NHS England's rounds (ODD 7.16).
+    pub co_commissioning: CoCommissioning,
 }
 
 /// Shared state dynamics (ODD 7.0).
@@ -520,8 +523,15 @@ pub struct Adaptation {
     pub shift_to_training: f32,
     /// Mean quality below which a CCG whose members are engaged escalates targets (rule R3).
     pub escalate_below_quality: f32,
-    /// Rise in the targets rate at each escalation (R3).
+    /// Rise in the targets rate at each escalation (R3), and in the sanctions rate (R4).
     pub escalate_step: f32,
+    /// Whether a CCG whose targets are at `max_rate` escalates sanctions instead (R4).
+    pub escalate_sanctions: bool,
+    /// Share of the month's actions the budget could not pay for at or above which the CCG cuts
+    /// the action its members support least (R5).
+    pub ration_above: f32,
+    /// Share of that action's rate kept at each such cut (R5).
+    pub budget_keep: f32,
     /// Highest rate adaptation gives any action.
     pub max_rate: f32,
 }
@@ -537,6 +547,9 @@ impl Default for Adaptation {
             shift_to_training: 0.5,
             escalate_below_quality: 0.75,
             escalate_step: 0.05,
+            escalate_sanctions: true,
+            ration_above: 0.2,
+            budget_keep: 0.5,
             max_rate: 0.5,
         }
     }
@@ -573,6 +586,68 @@ impl Default for Expectations {
             expectation_rate: 0.1,
             support_rate: 0.2,
             trust_effect: 0.5,
+        }
+    }
+}
+
+/// CCGs that choose their co-commissioning level (ODD 7.16): at each of NHS England's
+/// application rounds, every CCG not yet delegated chooses a level by an ordered logit on its
+/// readiness (an ordered probit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoCommissioning {
+    pub enabled: bool,
+    /// The months from which the levels chosen at each round take effect, in increasing order.
+    /// Before the first, a CCG's level is the population's.
+    pub rounds: Vec<Month>,
+    /// Rise in NHS England's push (logit scale) at each round after the first (eq. C1).
+    pub push_per_round: f32,
+    /// Correlation of a CCG's noise between rounds: the share of its variance that is the CCG's
+    /// lasting appetite for commissioning (eq. C2).
+    pub persistence: f32,
+    /// Cut points of the ordered probit (eq. C3): readiness plus standard normal noise above a
+    /// cut chooses at least that level.
+    pub cut_greater_involvement: f32,
+    pub cut_joint: f32,
+    pub cut_delegated: f32,
+    /// Weight of the members' engaged share (from the CCG's last survey) in readiness.
+    pub engagement_effect: f32,
+    /// Weight of the members' mean trust.
+    pub trust_effect: f32,
+    /// Weight of the share of the governing body positive about co-commissioning.
+    pub view_effect: f32,
+    /// Weight of the CCG's autonomy from NHS England.
+    pub autonomy_effect: f32,
+    /// Weight of the natural log of the CCG's practices over `model.size.reference_practices`.
+    pub size_effect: f32,
+    /// The engaged share, mean trust, governing-body view and autonomy at which readiness is the
+    /// push alone.
+    pub engaged_reference: f32,
+    pub trust_reference: f32,
+    pub view_reference: f32,
+    pub autonomy_reference: f32,
+}
+
+impl Default for CoCommissioning {
+    fn default() -> Self {
+        let m = |s: &str| s.parse::<Month>().expect("valid default month");
+        CoCommissioning {
+            enabled: false,
+            rounds: vec![m("2015-04"), m("2016-04"), m("2017-04")],
+            push_per_round: 0.689,
+            persistence: 0.723,
+            cut_greater_involvement: -2.1,
+            cut_joint: -0.43,
+            cut_delegated: 0.658,
+            engagement_effect: 4.0,
+            trust_effect: 4.0,
+            view_effect: 1.0,
+            autonomy_effect: 1.0,
+            size_effect: 0.3,
+            engaged_reference: 0.72,
+            trust_reference: 0.55,
+            view_reference: 0.8,
+            autonomy_reference: 0.5,
         }
     }
 }
@@ -625,6 +700,18 @@ pub struct Survey {
     pub positive_cut: f32,
     /// Below this it is answered "negative"; between the two, "neutral".
     pub negative_cut: f32,
+    /// Weight of engagement (against trust) in a practice's sense that membership has improved
+    /// its relationships with other practices (eq. S6).
+    pub relationships_engagement_weight: f32,
+    /// Cut point (logit scale) for reporting a positive impact of membership on relationships
+    /// with other practices (eq. S6).
+    pub relationships_cut: f32,
+    /// Cut point (logit scale, on trust) for agreeing that the CCG has a legitimate role in
+    /// influencing the practice's prescribing (eq. S7).
+    pub legitimate_prescribing_cut: f32,
+    /// Cut point (logit scale, on trust) for agreeing that the CCG has a legitimate role in
+    /// influencing the practice's relationships with other practices (eq. S7).
+    pub legitimate_relationships_cut: f32,
 }
 
 impl Default for Survey {
@@ -638,6 +725,10 @@ impl Default for Survey {
             view_engagement: 2.0,
             positive_cut: 1.303,
             negative_cut: -0.669,
+            relationships_engagement_weight: 0.5,
+            relationships_cut: 0.3,
+            legitimate_prescribing_cut: -1.34,
+            legitimate_relationships_cut: -0.85,
         }
     }
 }
@@ -862,6 +953,61 @@ impl Params {
         if s.positive_cut < s.negative_cut {
             c.problem("positive_cut", "must not be below negative_cut");
         }
+        c.unit(
+            "relationships_engagement_weight",
+            s.relationships_engagement_weight,
+        );
+        c.range("relationships_cut", s.relationships_cut, -20.0, 20.0);
+        c.range(
+            "legitimate_prescribing_cut",
+            s.legitimate_prescribing_cut,
+            -20.0,
+            20.0,
+        );
+        c.range(
+            "legitimate_relationships_cut",
+            s.legitimate_relationships_cut,
+            -20.0,
+            20.0,
+        );
+
+        let cc = &self.co_commissioning;
+        let mut c = checker.sub("co_commissioning");
+        if cc.enabled && cc.rounds.is_empty() {
+            c.problem("rounds", "must name at least one month when enabled");
+        }
+        if cc.rounds.windows(2).any(|w| w[0] >= w[1]) {
+            c.problem("rounds", "must be in increasing order, each month once");
+        }
+        c.range("push_per_round", cc.push_per_round, -20.0, 20.0);
+        c.unit("persistence", cc.persistence);
+        c.range(
+            "cut_greater_involvement",
+            cc.cut_greater_involvement,
+            -20.0,
+            20.0,
+        );
+        c.range("cut_joint", cc.cut_joint, -20.0, 20.0);
+        c.range("cut_delegated", cc.cut_delegated, -20.0, 20.0);
+        if cc.cut_joint < cc.cut_greater_involvement {
+            c.problem("cut_joint", "must not be below cut_greater_involvement");
+        }
+        if cc.cut_delegated < cc.cut_joint {
+            c.problem("cut_delegated", "must not be below cut_joint");
+        }
+        for (name, v) in [
+            ("engagement_effect", cc.engagement_effect),
+            ("trust_effect", cc.trust_effect),
+            ("view_effect", cc.view_effect),
+            ("autonomy_effect", cc.autonomy_effect),
+            ("size_effect", cc.size_effect),
+        ] {
+            c.range(name, v, -20.0, 20.0);
+        }
+        c.unit("engaged_reference", cc.engaged_reference);
+        c.unit("trust_reference", cc.trust_reference);
+        c.unit("view_reference", cc.view_reference);
+        c.unit("autonomy_reference", cc.autonomy_reference);
 
         let a = &self.adaptation;
         let mut c = checker.sub("adaptation");
@@ -872,6 +1018,8 @@ impl Params {
         c.unit("shift_to_training", a.shift_to_training);
         c.unit("escalate_below_quality", a.escalate_below_quality);
         c.unit("escalate_step", a.escalate_step);
+        c.unit("ration_above", a.ration_above);
+        c.unit("budget_keep", a.budget_keep);
         c.unit("max_rate", a.max_rate);
 
         let x = &self.expectations;

@@ -175,6 +175,15 @@ impl Policy {
     }
 
     /// Plans as an array indexed by [`Action::index`], for the tick loop.
+    pub fn plan_mut(&mut self, action: Action) -> &mut ActionPlan {
+        match action {
+            Action::Training => &mut self.training,
+            Action::DataReview => &mut self.data_review,
+            Action::Targets => &mut self.targets,
+            Action::Sanctions => &mut self.sanctions,
+        }
+    }
+
     pub fn plans(&self) -> [ActionPlan; 4] {
         Action::ALL.map(|a| *self.plan(a))
     }

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use super::{PendingFile, number, write_number};
 use crate::experiment::EnsembleSummary;
 use crate::metrics::{METRICS, Tally};
+use crate::model::CommissioningLevel;
 use crate::population::{Ccg, Population};
 use crate::scenario::Scenario;
 use crate::stats::Welford;
@@ -160,7 +161,9 @@ fn ccg_rows(
     let mut fields: [String; 5] = Default::default();
     for (tick, month) in months.iter().enumerate() {
         let t = tick.to_string();
-        let level = ccg.levels[tick].key();
+        let level = modal_level(summary, c, tick)
+            .unwrap_or(ccg.levels[tick])
+            .key();
         for (m, metric) in METRICS.iter().enumerate() {
             let Some(acc) = summary.ccg_at(c, tick, m) else {
                 continue;
@@ -185,6 +188,21 @@ fn ccg_rows(
         }
     }
     w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// The co-commissioning level CCG `c` holds at `tick` in most replicates (ties to the lower
+/// level), from the tally's count of CCGs at each level: the level the population gave it, or the
+/// one it chose (ODD 7.16).
+fn modal_level(summary: &EnsembleSummary, c: usize, tick: usize) -> Option<CommissioningLevel> {
+    let first = crate::metrics::metric_index("ccgs_none")?;
+    let mut best: Option<(CommissioningLevel, f64)> = None;
+    for (k, level) in CommissioningLevel::ALL.into_iter().enumerate() {
+        let share = summary.ccg_at(c, tick, first + k)?.mean;
+        if best.is_none_or(|(_, b)| share > b) {
+            best = Some((level, share));
+        }
+    }
+    best.map(|(l, _)| l)
 }
 
 /// `replicates.csv`, written row by row as each replicate completes.

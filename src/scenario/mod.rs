@@ -439,6 +439,15 @@ impl Scenario {
         f.policy.validate(&mut c.sub("policy"));
         let policy_changes = changes::validate(&mut c, &f.policy_changes, &population);
         f.model.validate(&mut c.sub("model"));
+        let cc = &f.model.co_commissioning;
+        if cc.enabled {
+            if let Some(m) = cc.rounds.iter().find(|&&m| m <= start) {
+                c.sub("model").sub("co_commissioning").problem(
+                    "rounds",
+                    format!("round {m} is not after the scenario's start ({start}); a CCG chooses from its members' last survey, so a round must come at least a month after the start"),
+                );
+            }
+        }
 
         let scenario = Scenario {
             name,
