@@ -704,6 +704,29 @@ fn chosen_co_commissioning_levels_are_identical_at_any_thread_count() {
 }
 
 #[test]
+fn by_ccg_gives_each_ccg_the_level_most_replicates_give_it() {
+    // Ten replicates of England drawn per replicate: ties between levels (five replicates each)
+    // are common, and go to the lower level.
+    let path = repo("scenarios/england_2015.toml");
+    let tmp = tempdir();
+    let out = tmp.path().join("out");
+    run_ok(&path, &out, &["--replicates", "10"]);
+    let scenario = ccgsim::scenario::Scenario::load(&path).unwrap();
+    let fixed = ccgsim::population::Population::build(&scenario);
+    let expected = ccgsim::population::Population::summary(&scenario, &fixed, 10, true);
+    let text = read(&out, "by_ccg.csv");
+    let mut rows = 0;
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let ccg = expected.ccgs.iter().find(|c| c.id == f[1]).unwrap();
+        let tick: usize = f[5].parse().unwrap();
+        assert_eq!(f[4], ccg.levels[tick].key(), "{line}");
+        rows += 1;
+    }
+    assert!(rows > 0);
+}
+
+#[test]
 fn generated_population_is_identical_at_any_thread_count() {
     assert_thread_count_does_not_matter(&repo("tests/data/generated.toml"), &[], "2");
 }

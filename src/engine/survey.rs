@@ -45,7 +45,13 @@ multiversioned! {
 /// answers of a CCG do not depend on the order in which they are added.
 #[inline(always)]
 pub(super) fn units(p: f32) -> u64 {
-    (p * 65_536.0 + 0.5) as u32 as u64
+    // 2^23 added to a number in [0, 2^17) rounds it to the nearest integer (ties to even), which
+    // then sits in the low bits of the sum: no float-to-integer conversion, which vector units
+    // do not saturate the way Rust's `as` must. `max` also maps NaN to 0.
+    const ROUND: f32 = 8_388_608.0;
+    #[allow(clippy::manual_clamp)]
+    let x = (p * 65_536.0).max(0.0).min(65_536.0);
+    ((x + ROUND).to_bits() - ROUND.to_bits()) as u64
 }
 
 /// True (1) with probability `p` for a 16-bit uniform `u`.

@@ -195,11 +195,14 @@ fn ccg_rows(
 /// one it chose (ODD 7.16).
 fn modal_level(summary: &EnsembleSummary, c: usize, tick: usize) -> Option<CommissioningLevel> {
     let first = crate::metrics::metric_index("ccgs_none")?;
-    let mut best: Option<(CommissioningLevel, f64)> = None;
+    let mut best: Option<(CommissioningLevel, u64)> = None;
     for (k, level) in CommissioningLevel::ALL.into_iter().enumerate() {
-        let share = summary.ccg_at(c, tick, first + k)?.mean;
-        if best.is_none_or(|(_, b)| share > b) {
-            best = Some((level, share));
+        // The number of replicates at this level: the mean of a 0-1 count times the replicates,
+        // rounded, so two levels held by as many replicates tie exactly.
+        let acc = summary.ccg_at(c, tick, first + k)?;
+        let replicates = (acc.mean * acc.n as f64).round() as u64;
+        if best.is_none_or(|(_, b)| replicates > b) {
+            best = Some((level, replicates));
         }
     }
     best.map(|(l, _)| l)
