@@ -18,6 +18,15 @@ use crate::experiment::{EnsembleOptions, run_ensemble};
 use crate::population::Population;
 use crate::scenario::Scenario;
 
+/// `model.survey.answers` of a benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchAnswers {
+    /// Each practice's answer drawn (the default of runs).
+    Sampled,
+    /// Each practice's probability of each answer.
+    Expected,
+}
+
 /// Named population sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Preset {
@@ -78,6 +87,10 @@ pub struct BenchArgs {
     /// Timed runs per configuration; the median is reported.
     #[arg(long, default_value_t = 3)]
     pub repeat: u32,
+    /// How the survey's answers are reported (ODD 7.10): drawn, or each practice's
+    /// probabilities.
+    #[arg(long, value_enum, default_value = "sampled")]
+    pub answers: BenchAnswers,
     /// Append one CSV row per configuration to FILE (with a header if FILE is new).
     #[arg(long)]
     pub csv: Option<PathBuf>,
@@ -227,7 +240,10 @@ pub fn bench_command(args: BenchArgs) -> anyhow::Result<()> {
         return Err(crate::cli::UsageError::new("--practices-per-ccg must be at least 1").into());
     }
     let max_threads = args.resources.threads()?;
-    let text = bench_scenario(ccgs, args.practices_per_ccg, args.ticks, args.replicates);
+    let mut text = bench_scenario(ccgs, args.practices_per_ccg, args.ticks, args.replicates);
+    if args.answers == BenchAnswers::Expected {
+        text.push_str("[model.survey]\nanswers = \"expected\"\n");
+    }
     let scenario = Scenario::parse(&text, Path::new("bench.toml"))?;
     let shape = crate::limits::Shape::of_scenario(&scenario);
     args.resources.enforce(

@@ -68,6 +68,8 @@ pub(super) struct Constants {
     pub(super) exp_relationships: f32,
     pub(super) exp_legitimate_prescribing: f32,
     pub(super) exp_legitimate_relationships: f32,
+    /// Report expected answers instead of sampled ones (ODD 7.10).
+    pub(super) expected_answers: bool,
 }
 
 impl Constants {
@@ -124,6 +126,7 @@ impl Constants {
             exp_relationships: exp(s.relationships_cut),
             exp_legitimate_prescribing: exp(s.legitimate_prescribing_cut),
             exp_legitimate_relationships: exp(s.legitimate_relationships_cut),
+            expected_answers: s.answers == crate::model::params::Answers::Expected,
         }
     }
 }

@@ -46,6 +46,13 @@ impl Rounds {
     }
 }
 
+impl Rounds {
+    /// Whether a round takes effect at `tick`.
+    pub(super) fn contains(&self, tick: u32) -> bool {
+        self.rounds.iter().any(|&(t, _)| t == tick)
+    }
+}
+
 /// One CCG's level when it chooses it.
 #[derive(Debug)]
 pub(super) struct Choice {

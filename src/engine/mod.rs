@@ -133,13 +133,35 @@ pub fn simulate_ccg(
 
     let changes = env.changes_for(&ccg.id);
     let month0 = month_terms(scenario, env, ccg, changes, 0, ccg.levels[0]);
+    // The surveys a CCG reads of its own members (ODD 7.13, 7.16) are sampled whatever the
+    // output's answers: with expected answers they are taken as well, in the months they are read.
+    let adaptation = &p.adaptation;
+    let internal_at = |tick: u32| {
+        consts.expected_answers
+            && (adaptation.enabled && tick > 0 && tick % adaptation.survey_every == 0
+                || env.rounds.contains(tick + 1))
+    };
+    let mut internal = Counts::default();
+    let mut internal_tally: Tally = [0.0; crate::metrics::TALLY_LEN];
     let mut counts = Counts::default();
-    vector_phases(&consts, None, pr, draws, &mut lanes, peers, &mut counts);
+    let sampled = internal_at(0).then_some(&mut internal);
+    vector_phases(
+        &consts,
+        None,
+        pr,
+        draws,
+        &mut lanes,
+        peers,
+        &mut counts,
+        sampled,
+    );
     counts.add_to(&mut out[0], pr, month0.control, month0.level);
+    if internal_at(0) {
+        internal.add_to(&mut internal_tally, pr, month0.control, month0.level);
+    }
 
     // The CCG's own adaptations (ODD 7.13), and the policy they make of the one in force,
     // rebuilt only when either changes.
-    let adaptation = &p.adaptation;
     let mut adapted = Adapted::new();
     // Members' expectations and sense of support (ODD 7.14), CCG-wide.
     let mut expectations = Expectations::new(&p.expectations, month0.level);
@@ -148,7 +170,14 @@ pub fn simulate_ccg(
     let mut choice = Choice::new(scenario, &env.rounds, ccg, replicate);
     for tick in 1..=scenario.months {
         let level = match &mut choice {
-            Some(c) => c.level_at(p, &env.rounds, ccg, tick, &out[tick as usize - 1]),
+            Some(c) => {
+                let last = if consts.expected_answers {
+                    &internal_tally
+                } else {
+                    &out[tick as usize - 1]
+                };
+                c.level_at(p, &env.rounds, ccg, tick, last)
+            }
             None => ccg.levels[tick as usize],
         };
         let mut month = month_terms(scenario, env, ccg, changes, tick, level);
@@ -200,6 +229,8 @@ pub fn simulate_ccg(
         if p.expectations.enabled {
             terms.trust_fall = expectations.month(&p.expectations, month.level, tally, pr.len());
         }
+        let internal_now = internal_at(tick);
+        internal = Counts::default();
         vector_phases(
             &consts,
             Some(&terms),
@@ -208,19 +239,32 @@ pub fn simulate_ccg(
             &mut lanes,
             peers,
             &mut counts,
+            internal_now.then_some(&mut internal),
         );
+        if internal_now {
+            // The month's actions, and the sampled answers.
+            internal_tally = *tally;
+            internal.add_to(&mut internal_tally, pr, month.control, month.level);
+        }
         counts.add_to(tally, pr, month.control, month.level);
 
         // The CCG's own survey of its members, read at the end of the month (ODD 7.13).
         if adaptation.enabled && tick % adaptation.survey_every == 0 {
-            adapted.observe(adaptation, tally, month.regime);
+            let own = if consts.expected_answers {
+                &internal_tally
+            } else {
+                &*tally
+            };
+            adapted.observe(adaptation, own, month.regime);
         }
     }
 }
 
 /// The random draws and phases 2 and 3 of a month, or at tick 0 (`m` is `None`) the draws and
 /// the survey only, each compiled for the process's [`Simd`] level (same bits). Each phase is a
-/// function of its own, so the compiler vectorises each on its own terms.
+/// function of its own, so the compiler vectorises each on its own terms. The survey's answers
+/// go to `out` as `c` says (sampled or expected), and sampled ones to `sampled` too if given.
+#[allow(clippy::too_many_arguments)]
 fn vector_phases(
     c: &Constants,
     m: Option<&MonthConstants>,
@@ -229,6 +273,7 @@ fn vector_phases(
     lanes: &mut Lanes,
     peers: &Peers,
     out: &mut Counts,
+    sampled: Option<&mut Counts>,
 ) {
     match Simd::get() {
         // SAFETY: `Simd::get` gives these levels only if the processor supports AVX2.
@@ -239,5 +284,8 @@ fn vector_phases(
     if let Some(m) = m {
         adjust_simd(c, m, pr, draws, peers);
     }
-    survey_simd(c, pr, draws, out);
+    survey_simd(c, pr, draws, out, c.expected_answers);
+    if let Some(sampled) = sampled {
+        survey_simd(c, pr, draws, sampled, false);
+    }
 }

@@ -7,28 +7,33 @@ use crate::model::practice::{PADDING, Practices};
 use crate::model::submodels::{answer_probability, exp, support, trust_factor, view_tails};
 use crate::simd::Simd;
 
-/// One month's survey answers of one CCG.
-#[derive(Debug, Default)]
+/// One month's survey answers of one CCG: numbers of practices (whole numbers, and with expected
+/// answers sums of probabilities, exact multiples of 2^-16).
+#[derive(Debug, Default, Clone)]
 pub(super) struct Counts {
-    pub(super) practices: u32,
-    pub(super) governing_body: u32,
-    pub(super) formal: u32,
-    pub(super) no_role: u32,
-    pub(super) engaged: u32,
-    pub(super) highly: u32,
-    pub(super) influence: u32,
-    pub(super) influence_formal: u32,
-    pub(super) influence_no_role: u32,
-    pub(super) positive: u32,
-    pub(super) positive_governing_body: u32,
-    pub(super) positive_no_role: u32,
-    pub(super) neutral_no_role: u32,
-    pub(super) support: [u32; 4],
-    pub(super) burden_positive: u32,
-    /// Expected answers (eqs. S6, S7), in units of 2^-16 of a practice: positive impact on
-    /// relationships with other practices, legitimate role in prescribing, legitimate role in
-    /// relationships.
-    pub(super) expected: [u64; 3],
+    pub(super) practices: f64,
+    pub(super) governing_body: f64,
+    pub(super) formal: f64,
+    pub(super) no_role: f64,
+    pub(super) engaged: f64,
+    pub(super) highly: f64,
+    pub(super) influence: f64,
+    pub(super) influence_formal: f64,
+    pub(super) influence_no_role: f64,
+    pub(super) positive: f64,
+    pub(super) positive_governing_body: f64,
+    pub(super) positive_no_role: f64,
+    pub(super) neutral_no_role: f64,
+    pub(super) support: [f64; 4],
+    pub(super) burden_positive: f64,
+    /// The answers of eqs. S6, S7, always expected: positive impact on relationships with other
+    /// practices, legitimate role in prescribing, legitimate role in relationships.
+    pub(super) expected: [f64; 3],
+}
+
+/// A sum of [`units`] as a number of practices.
+fn from_units(u: u64) -> f64 {
+    u as f64 / 65_536.0
 }
 
 multiversioned! {
@@ -38,6 +43,7 @@ multiversioned! {
         pr: &mut Practices,
         draws: &Draws,
         out: &mut Counts,
+        expected: bool,
     ) = survey;
 }
 
@@ -60,15 +66,25 @@ pub(super) fn hit(u: u16, p: f32) -> u32 {
     ((u as f32) < p * 65_536.0) as u32
 }
 
-/// Eqs. S1-S5: draw every practice's survey answers from its state and count them (ODD 7.10).
-/// Written without branches and with every column cut to one length so the compiler can
-/// vectorise it.
+/// Eqs. S1-S5: draw every practice's survey answers from its state and count them (ODD 7.10),
+/// or with `expected` add up each practice's probability of each answer instead. Written
+/// without branches and with every column cut to one length so the compiler can vectorise it.
 #[inline(always)]
-pub(super) fn survey(c: &Constants, pr: &mut Practices, draws: &Draws, out: &mut Counts) {
+pub(super) fn survey(
+    c: &Constants,
+    pr: &mut Practices,
+    draws: &Draws,
+    out: &mut Counts,
+    expected: bool,
+) {
     // The trust factors are the loop's only output: taken out of `pr` for the loop, so the
     // compiler knows they overlap none of its inputs.
     let mut factor = std::mem::take(&mut pr.trust_factor);
-    survey_loop(c, &mut factor, pr, draws, out);
+    if expected {
+        expected_loop(c, &mut factor, pr, out);
+    } else {
+        survey_loop(c, &mut factor, pr, draws, out);
+    }
     pr.trust_factor = factor;
 }
 
@@ -161,28 +177,127 @@ pub(super) fn survey_loop(
         legitimate_relationships +=
             real * units(answer_probability(t, c.exp_legitimate_relationships));
     }
-    out.practices += n as u32;
-    out.governing_body += governing_body;
-    out.formal += n as u32 - no_role;
-    out.no_role += no_role;
-    out.engaged += engaged;
-    out.highly += highly;
-    out.influence += influence_all;
-    out.influence_formal += influence_all - influence_no_role;
-    out.influence_no_role += influence_no_role;
-    out.positive += positive;
-    out.positive_governing_body += positive_governing_body;
-    out.positive_no_role += positive_no_role;
-    out.neutral_no_role += neutral_no_role;
+    out.practices += n as f64;
+    out.governing_body += governing_body as f64;
+    out.formal += (n as u32 - no_role) as f64;
+    out.no_role += no_role as f64;
+    out.engaged += engaged as f64;
+    out.highly += highly as f64;
+    out.influence += influence_all as f64;
+    out.influence_formal += (influence_all - influence_no_role) as f64;
+    out.influence_no_role += influence_no_role as f64;
+    out.positive += positive as f64;
+    out.positive_governing_body += positive_governing_body as f64;
+    out.positive_no_role += positive_no_role as f64;
+    out.neutral_no_role += neutral_no_role as f64;
     for (o, s) in out.support.iter_mut().zip([s0, s1, s2, s3]) {
-        *o += s;
+        *o += s as f64;
     }
-    out.burden_positive += burden_positive;
+    out.burden_positive += burden_positive as f64;
     for (o, s) in
         out.expected
             .iter_mut()
             .zip([relationships, prescribing, legitimate_relationships])
     {
-        *o += s;
+        *o += from_units(s);
+    }
+}
+
+/// The loop of [`survey`] with expected answers (ODD 7.10, `answers = "expected"`): each
+/// practice adds its probability of each answer (the probabilities of [`survey_loop`]), rounded
+/// to a multiple of 2^-16 and summed as an integer, so a CCG's sums do not depend on the order of
+/// their additions. No uniform is read.
+#[inline(always)]
+pub(super) fn expected_loop(c: &Constants, factor: &mut [f32], pr: &Practices, out: &mut Counts) {
+    let len = pr.padded_len();
+    let n = pr.len();
+    let factor = &mut factor[..len];
+    let role = &pr.role[..len];
+    let trust = &pr.trust[..len];
+    let influence = &pr.influence[..len];
+    let engagement = &pr.engagement[..len];
+    let burden = &pr.burden[..len];
+    let view_anchor = &pr.view_anchor[..len];
+    let o0 = &pr.attitude_odds[0][..len];
+    let o1 = &pr.attitude_odds[1][..len];
+    let o2 = &pr.attitude_odds[2][..len];
+    let o3 = &pr.attitude_odds[3][..len];
+    let (mut governing_body, mut no_role) = (0u32, 0u32);
+    let (mut engaged, mut highly) = (0u64, 0u64);
+    let (mut influence_all, mut influence_no_role) = (0u64, 0u64);
+    let (mut positive, mut positive_governing_body, mut positive_no_role, mut neutral_no_role) =
+        (0u64, 0u64, 0u64, 0u64);
+    let (mut s0, mut s1, mut s2, mut s3) = (0u64, 0u64, 0u64, 0u64);
+    let mut burden_positive = 0u64;
+    let (mut relationships, mut prescribing, mut legitimate_relationships) = (0u64, 0u64, 0u64);
+    for i in 0..len {
+        let real = (role[i] != PADDING) as u64;
+        let gb = (role[i] == Role::GoverningBody as u8) as u64;
+        let none = (role[i] == Role::None as u8) as u64;
+        governing_body += gb as u32;
+        no_role += none as u32;
+
+        let e = engagement[i];
+        engaged += real * units(answer_probability(e, c.exp_engaged));
+        highly += real * units(answer_probability(e, c.exp_highly));
+
+        let f = influence[i];
+        let yes = real * units(f);
+        influence_all += yes;
+        influence_no_role += yes * none;
+
+        let t = trust[i];
+        let view = view_anchor[i]
+            + c.view_trust * (t - c.trust_base)
+            + c.view_influence * (f - c.influence_base)
+            + c.view_engagement * (e - c.engagement_base);
+        let (p_positive, p_negative) = view_tails(exp(-view), c.exp_positive, c.exp_negative);
+        let pos = real * units(p_positive);
+        positive += pos;
+        positive_governing_body += pos * gb;
+        positive_no_role += pos * none;
+        neutral_no_role += none * units(1.0 - p_positive - p_negative);
+
+        let w = trust_factor(t, c.trust_base, c.trust_coupling, true);
+        factor[i] = w;
+        s0 += real * units(support(o0[i], w));
+        s1 += real * units(support(o1[i], w));
+        s2 += real * units(support(o2[i], w));
+        s3 += real * units(support(o3[i], w));
+
+        let p_burden = (c.burden_positive_base
+            - c.burden_positive_slope * (burden[i] - c.reference_load))
+            .clamp(0.0, 1.0);
+        burden_positive += real * units(p_burden);
+
+        let r = c.relationships_weight * e + (1.0 - c.relationships_weight) * t;
+        relationships += real * units(answer_probability(r, c.exp_relationships));
+        prescribing += real * units(answer_probability(t, c.exp_legitimate_prescribing));
+        legitimate_relationships +=
+            real * units(answer_probability(t, c.exp_legitimate_relationships));
+    }
+    out.practices += n as f64;
+    out.governing_body += governing_body as f64;
+    out.formal += (n as u32 - no_role) as f64;
+    out.no_role += no_role as f64;
+    out.engaged += from_units(engaged);
+    out.highly += from_units(highly);
+    out.influence += from_units(influence_all);
+    out.influence_formal += from_units(influence_all - influence_no_role);
+    out.influence_no_role += from_units(influence_no_role);
+    out.positive += from_units(positive);
+    out.positive_governing_body += from_units(positive_governing_body);
+    out.positive_no_role += from_units(positive_no_role);
+    out.neutral_no_role += from_units(neutral_no_role);
+    for (o, s) in out.support.iter_mut().zip([s0, s1, s2, s3]) {
+        *o += from_units(s);
+    }
+    out.burden_positive += from_units(burden_positive);
+    for (o, s) in
+        out.expected
+            .iter_mut()
+            .zip([relationships, prescribing, legitimate_relationships])
+    {
+        *o += from_units(s);
     }
 }

@@ -16,26 +16,26 @@ impl Counts {
         control: f32,
         level: CommissioningLevel,
     ) {
-        let n = self.practices as f64;
+        let n = self.practices;
         t[ix::PRACTICES] += n;
-        t[ix::GOVERNING_BODY] += self.governing_body as f64;
-        t[ix::FORMAL_ROLE] += self.formal as f64;
-        t[ix::NO_ROLE] += self.no_role as f64;
-        t[ix::ENGAGED] += self.engaged as f64;
-        t[ix::HIGHLY_ENGAGED] += self.highly as f64;
-        t[ix::INFLUENCE] += self.influence as f64;
-        t[ix::INFLUENCE_FORMAL] += self.influence_formal as f64;
-        t[ix::INFLUENCE_NO_ROLE] += self.influence_no_role as f64;
-        t[ix::POSITIVE_ALL] += self.positive as f64;
-        t[ix::POSITIVE_GOVERNING_BODY] += self.positive_governing_body as f64;
-        t[ix::POSITIVE_NO_ROLE] += self.positive_no_role as f64;
-        t[ix::NEUTRAL_NO_ROLE] += self.neutral_no_role as f64;
+        t[ix::GOVERNING_BODY] += self.governing_body;
+        t[ix::FORMAL_ROLE] += self.formal;
+        t[ix::NO_ROLE] += self.no_role;
+        t[ix::ENGAGED] += self.engaged;
+        t[ix::HIGHLY_ENGAGED] += self.highly;
+        t[ix::INFLUENCE] += self.influence;
+        t[ix::INFLUENCE_FORMAL] += self.influence_formal;
+        t[ix::INFLUENCE_NO_ROLE] += self.influence_no_role;
+        t[ix::POSITIVE_ALL] += self.positive;
+        t[ix::POSITIVE_GOVERNING_BODY] += self.positive_governing_body;
+        t[ix::POSITIVE_NO_ROLE] += self.positive_no_role;
+        t[ix::NEUTRAL_NO_ROLE] += self.neutral_no_role;
         for (k, s) in self.support.iter().enumerate() {
-            t[ix::SUPPORT + k] += *s as f64;
+            t[ix::SUPPORT + k] += *s;
         }
-        t[ix::BURDEN_POSITIVE] += self.burden_positive as f64;
+        t[ix::BURDEN_POSITIVE] += self.burden_positive;
         for (k, s) in self.expected.iter().enumerate() {
-            t[ix::EXPECTED_ANSWERS + k] += *s as f64 / 65_536.0;
+            t[ix::EXPECTED_ANSWERS + k] += *s;
         }
         let [e, e2, tr, t2, f, q, b] = state_sums(pr);
         t[ix::SUM_ENGAGEMENT] += e;

@@ -680,10 +680,25 @@ impl Default for Quality {
     }
 }
 
+/// How the survey's answers are reported (ODD 7.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answers {
+    /// Each practice's answer is drawn from its state, as a real survey's would be.
+    #[default]
+    Sampled,
+    /// Each practice contributes its probability of each answer: the same expected shares with
+    /// less variance (a conditional-expectation estimator).
+    Expected,
+}
+
 /// Survey measurement (ODD 7.10).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Survey {
+    /// Whether the shares reported are of sampled answers or of expected ones. The surveys a CCG
+    /// reads of its own members (ODD 7.13, 7.16) are sampled either way.
+    pub answers: Answers,
     /// Cut point (logit scale) for answering "at least somewhat engaged".
     pub engaged_cut: f32,
     /// Cut point for answering "highly engaged".
@@ -717,6 +732,7 @@ pub struct Survey {
 impl Default for Survey {
     fn default() -> Self {
         Survey {
+            answers: Answers::Sampled,
             engaged_cut: -0.85,
             highly_engaged_cut: 1.5,
             view_base: 1.0,
