@@ -39,9 +39,22 @@ pub mod tally {
     pub const TOP_DOWN: usize = 32;
     pub const SUM_SQ_ENGAGEMENT: usize = 33;
     pub const SUM_SQ_TRUST: usize = 34;
+    // 35-41: not used yet (kept for other submodels' entries).
+    /// Practices with a formal role answering at least somewhat engaged.
+    pub const ENGAGED_FORMAL: usize = 42;
+    /// Practices with no formal role answering at least somewhat engaged.
+    pub const ENGAGED_NO_ROLE: usize = 43;
+    /// Governing-body seats (ODD 7.15), filled or not.
+    pub const GOVERNING_BODY_SEATS: usize = 44;
+    /// Governing-body seats left vacant.
+    pub const GOVERNING_BODY_VACANT: usize = 45;
+    /// Locality leads' seats, filled or not.
+    pub const LEAD_SEATS: usize = 46;
+    /// Locality leads' seats left vacant.
+    pub const LEAD_VACANT: usize = 47;
 }
 
-pub const TALLY_LEN: usize = 35;
+pub const TALLY_LEN: usize = 48;
 
 /// How a metric is computed from a tally.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +80,8 @@ pub enum Unit {
     Count,
     /// Pounds sterling spent in the month.
     Gbp,
+    /// A share of a CCG's seats (0-1), such as those left vacant.
+    SeatShare,
 }
 
 impl Unit {
@@ -83,6 +98,7 @@ impl Unit {
             Unit::Quality => "share of indicators achieved (0-1)",
             Unit::Count => "actions per month",
             Unit::Gbp => "GBP per month",
+            Unit::SeatShare => "share of seats (0-1)",
         }
     }
 }
@@ -199,6 +215,10 @@ pub const METRICS: &[Metric] = &[
     total("cost_sanctions", "Cost of sanctions", Unit::Gbp, ix::COST + 3, "cost of sanctions this month (GBP)"),
     total("actions_rationed", "Actions the budget could not pay for", Unit::Count, ix::RATIONED, "actions the policy called for but the budget could not pay for"),
     ratio("top_down_control", "Top-down control felt", Unit::State, ix::TOP_DOWN, ix::PRACTICES, "mean top-down control felt by practices (0-1)"),
+    ratio("governing_body_vacancy_share", "Governing-body seats vacant", Unit::SeatShare, ix::GOVERNING_BODY_VACANT, ix::GOVERNING_BODY_SEATS, "share of governing-body seats left vacant (0 unless leaders can walk away)"),
+    ratio("engaged_share_formal_role", "Engaged with the CCG, members with a formal role", Unit::Share, ix::ENGAGED_FORMAL, ix::FORMAL_ROLE, "engaged share among practices with a formal role (governing body or other)"),
+    ratio("engaged_share_no_role", "Engaged with the CCG, members with no formal role", Unit::Share, ix::ENGAGED_NO_ROLE, ix::NO_ROLE, "engaged share among practices with no formal role"),
+    ratio("lead_vacancy_share", "Locality leads' seats vacant", Unit::SeatShare, ix::LEAD_VACANT, ix::LEAD_SEATS, "share of locality leads' seats left vacant (0 unless leaders can walk away)"),
 ];
 
 /// The headline metrics: the ones the end-of-run summary, `compare`'s table and the report lead

@@ -28,6 +28,10 @@ pub enum Purpose {
     Bootstrap = 5,
     /// Proposals of an ABC-SMC calibration (indices: generation, candidate).
     Calibration = 6,
+    /// Leaders who can walk away (ODD 7.15): who leaves a seat and who takes a vacant one, for
+    /// one CCG in one replicate (indices: replicate, CCG index). Drawn only when
+    /// `model.leadership.enabled`, so the unit stream and its lanes are the same with it or not.
+    Leadership = 8,
 }
 
 /// SplitMix64 finaliser: a bijective mix of 64 bits (Steele, Lea and Flood 2014).

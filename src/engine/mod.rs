@@ -22,6 +22,7 @@
 //! | `initialise.rs` | `initialise`, `initial_states`: practices, roles, localities, initial states | 5.1, 7.2 |
 //! | `actions.rs` | Phase 1: `act` (the mix, the escalation ladder's reviews, the budget), `pay_for` (B2) | 3, 7.8, 7.11 |
 //! | `responses.rs` | `Responses`, `respond`, `apply_actions`, `respond_all`: each practice's response (A2-A5, G1, Q1) | 7.1, 7.6, 7.7, 7.9 |
+//! | `leadership.rs` | `Leaders`, `Seats`: seat holders who walk away, vacant seats offered, vacancies lowering influence (L1-L6) | 7.15 |
 //! | `adjustment.rs` | Phase 2: `locality_means` (peers), `Constants`, `MonthConstants`, `adjust` (A5, G2, D4-D7, Q2) | 7.0, 7.1, 7.3, 7.6, 7.9 |
 //! | `survey.rs` | Phase 3: `Counts`, `hit`, `survey` (S1-S5) | 7.10 |
 //! | `tally.rs` | The tally written each month: `Counts::add_to`, `state_sums`, [`empty_tallies`] | 7.10 |
@@ -75,6 +76,7 @@ mod adjustment;
 mod environment;
 mod expectations;
 mod initialise;
+mod leadership;
 mod mix;
 mod month;
 mod responses;
@@ -93,7 +95,8 @@ use actions::act;
 use adaptation::Adapted;
 use adjustment::{Constants, MonthConstants, adjust_simd, locality_means};
 use expectations::Expectations;
-use initialise::initialise;
+use initialise::{Dispositions, initialise};
+use leadership::{Leaders, Seats, Terms as LeaderTerms};
 use mix::MIX_STEPS;
 use month::month_terms;
 use survey::{Counts, survey_simd};
@@ -125,7 +128,28 @@ pub fn simulate_ccg(
         peers,
         actions,
     } = ws;
-    initialise(scenario, env, ccg, &mut rng, pr, bounds);
+    // Leaders who can walk away (ODD 7.15): on a stream of their own, so that every other draw
+    // is the same with them or without them.
+    let mut dispositions = p.leadership.enabled.then(Dispositions::default);
+    initialise(
+        scenario,
+        env,
+        ccg,
+        &mut rng,
+        pr,
+        bounds,
+        dispositions.as_mut(),
+    );
+    let mut leaders = dispositions.map(|d| {
+        let rng = stream(
+            scenario.seed,
+            Purpose::Leadership,
+            replicate as u64,
+            ccg.index as u64,
+        );
+        Leaders::new(p, rng, d, pr, bounds)
+    });
+    let initial_seats = Seats::initial(pr);
     let consts = Constants::new(p);
 
     let changes = env.changes_for(&ccg.id);
@@ -133,6 +157,7 @@ pub fn simulate_ccg(
     let mut counts = Counts::default();
     vector_phases(&consts, None, pr, draws, &mut lanes, peers, &mut counts);
     counts.add_to(&mut out[0], pr, month0.control);
+    initial_seats.add_to(&mut out[0]);
 
     // The CCG's own adaptations (ODD 7.13), and the policy they make of the one in force,
     // rebuilt only when either changes.
@@ -157,6 +182,16 @@ pub fn simulate_ccg(
             if adapted.reframed && p.delegation.enabled {
                 month.framing_gain = p.delegation.peer_support_framing;
             }
+        }
+        // The review of the seats (ODD 7.15), before anything else of the month.
+        if let Some(leaders) = leaders.as_mut()
+            && tick % p.leadership.review_every == 0
+        {
+            let since = scenario
+                .start
+                .plus(tick as i32)
+                .months_since(p.leadership.outside_from);
+            leaders.review(p, &LeaderTerms::new(p, &month, since), pr, bounds);
         }
         let tally = &mut out[tick as usize];
         let review_now = month
@@ -201,6 +236,10 @@ pub fn simulate_ccg(
             &mut counts,
         );
         counts.add_to(tally, pr, month.control);
+        leaders
+            .as_ref()
+            .map_or(initial_seats, Leaders::seats)
+            .add_to(tally);
 
         // The CCG's own survey of its members, read at the end of the month (ODD 7.13).
         if adaptation.enabled && tick % adaptation.survey_every == 0 {

@@ -15,6 +15,7 @@ pub(super) struct Counts {
     pub(super) formal: u32,
     pub(super) no_role: u32,
     pub(super) engaged: u32,
+    pub(super) engaged_no_role: u32,
     pub(super) highly: u32,
     pub(super) influence: u32,
     pub(super) influence_formal: u32,
@@ -82,7 +83,7 @@ pub(super) fn survey_loop(
     let (u0, u1, u2, u3) = (&u0[..len], &u1[..len], &u2[..len], &u3[..len]);
     let (u4, u5, u6, u7) = (&u4[..len], &u5[..len], &u6[..len], &u7[..len]);
     let (mut governing_body, mut no_role) = (0u32, 0u32);
-    let (mut engaged, mut highly) = (0u32, 0u32);
+    let (mut engaged, mut engaged_no_role, mut highly) = (0u32, 0u32, 0u32);
     let (mut influence_all, mut influence_no_role) = (0u32, 0u32);
     let (mut positive, mut positive_governing_body, mut positive_no_role, mut neutral_no_role) =
         (0u32, 0u32, 0u32, 0u32);
@@ -97,7 +98,9 @@ pub(super) fn survey_loop(
 
         // S1: engagement answers share one uniform, so "highly" implies "at least somewhat".
         let e = engagement[i];
-        engaged += real * hit(u0[i], answer_probability(e, c.exp_engaged));
+        let is_engaged = real * hit(u0[i], answer_probability(e, c.exp_engaged));
+        engaged += is_engaged;
+        engaged_no_role += is_engaged * none;
         highly += real * hit(u0[i], answer_probability(e, c.exp_highly));
 
         // S5a: "I could influence the CCG if I wanted to".
@@ -140,6 +143,7 @@ pub(super) fn survey_loop(
     out.formal += n as u32 - no_role;
     out.no_role += no_role;
     out.engaged += engaged;
+    out.engaged_no_role += engaged_no_role;
     out.highly += highly;
     out.influence += influence_all;
     out.influence_formal += influence_all - influence_no_role;

@@ -15,6 +15,8 @@ impl Counts {
         t[ix::FORMAL_ROLE] += self.formal as f64;
         t[ix::NO_ROLE] += self.no_role as f64;
         t[ix::ENGAGED] += self.engaged as f64;
+        t[ix::ENGAGED_FORMAL] += (self.engaged - self.engaged_no_role) as f64;
+        t[ix::ENGAGED_NO_ROLE] += self.engaged_no_role as f64;
         t[ix::HIGHLY_ENGAGED] += self.highly as f64;
         t[ix::INFLUENCE] += self.influence as f64;
         t[ix::INFLUENCE_FORMAL] += self.influence_formal as f64;
