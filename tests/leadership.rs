@@ -115,7 +115,11 @@ fn leadership_off_changes_nothing() {
 fn leaders_who_never_leave_change_nothing_and_leaders_who_do_change_the_run() {
     let (_, _, off) = run(&scenario(""), 20);
     let (_, _, loyal) = run(
-        &scenario("[model.leadership]\nenabled = true\nstay_base = 20.0\nreview_every = 1\n"),
+        &scenario(
+            "[model.leadership]\nenabled = true\nstay_base = 20.0\nreview_every = 1\n\
+             engagement_effect = 0.0\nburden_effect = 0.0\noutside_per_year = 0.0\n\
+             lay_majority_effect = 0.0\n",
+        ),
         20,
     );
     assert!(
@@ -124,7 +128,8 @@ fn leaders_who_never_leave_change_nothing_and_leaders_who_do_change_the_run() {
     );
     let (_, _, leaving) = run(&scenario("[model.leadership]\nenabled = true\n"), 20);
     assert!(!same(&off, &leaving));
-    // Nothing differs before the first review, at tick 12.
+    // Willingness 20 on the logit scale: logistic(20) is 1 in single precision, so every holder
+    // stays. Nothing differs before the first review, at tick 12.
     let until = |a: &EnsembleSummary, b: &EnsembleSummary, t: usize| {
         (0..METRICS.len())
             .all(|m| a.population_at(t, m).mean.to_bits() == b.population_at(t, m).mean.to_bits())

@@ -306,7 +306,134 @@ fn offer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::environment::Environment;
+    use crate::engine::initialise::initialise;
+    use crate::population::Population;
     use crate::rng::{Purpose, stream};
+    use crate::scenario::Scenario;
+    use std::path::Path;
+
+    /// A CCG of 40 practices (6 governing-body seats, 5 localities) just initialised.
+    fn ccg() -> (Scenario, Practices, Vec<usize>, Dispositions) {
+        let text = "months = 24\n[[ccgs]]\nid = \"a\"\npractices = 40\n[model.leadership]\nenabled = true\n";
+        let s = Scenario::parse(text, Path::new("t.toml")).unwrap();
+        let pop = Population::build(&s);
+        let env = Environment::new(&s);
+        let (mut pr, mut bounds, mut d) =
+            (Practices::default(), Vec::new(), Dispositions::default());
+        let mut rng = stream(3, Purpose::Unit, 0, 0);
+        initialise(
+            &s,
+            &env,
+            &pop.ccgs[0],
+            &mut rng,
+            &mut pr,
+            &mut bounds,
+            Some(&mut d),
+        );
+        (s, pr, bounds, d)
+    }
+
+    #[test]
+    fn leavers_take_the_anchors_of_a_member_without_a_role_exactly_and_back() {
+        let (s, mut pr, bounds, d) = ccg();
+        let mut p = s.model.clone();
+        let start = pr.clone();
+        let mut leaders = Leaders::new(
+            &p,
+            stream(3, Purpose::Leadership, 0, 0),
+            d.clone(),
+            &pr,
+            &bounds,
+        );
+        assert_eq!(
+            leaders.seats(),
+            Seats {
+                governing_body: 6,
+                governing_body_vacant: 0,
+                leads: 5,
+                leads_vacant: 0
+            }
+        );
+        // Everyone leaves and nobody takes a seat.
+        p.leadership.stay_base = -20.0;
+        p.leadership.take_base = -20.0;
+        let t = terms();
+        leaders.review(&p, &t, &mut pr, &bounds);
+        assert_eq!(
+            leaders.seats(),
+            Seats {
+                governing_body: 6,
+                governing_body_vacant: 6,
+                leads: 5,
+                leads_vacant: 5
+            }
+        );
+        let roles = RoleTerms::new(&p);
+        let none = NO_ROLE as usize;
+        let fall = p.leadership.vacancy_influence * 1.0 + p.leadership.lead_vacancy_influence;
+        for i in 0..pr.len() {
+            assert_eq!(pr.role[i], NO_ROLE);
+            let trust = p.dynamics.trust_base + roles.trust[none] + d.trust[i];
+            assert_eq!(pr.trust_anchor[i].to_bits(), trust.to_bits());
+            assert_eq!(
+                pr.engagement_anchor[i].to_bits(),
+                (roles.engagement[none] + d.engagement[i]).to_bits()
+            );
+            assert_eq!(pr.load_anchor[i], 0.0);
+            assert_eq!(pr.view_anchor[i], p.survey.view_base);
+            assert_eq!(pr.influence_anchor[i], roles.influence[none] - fall);
+            if start.role[i] == NO_ROLE {
+                // A member who never had a role kept its anchors, bit for bit.
+                assert_eq!(
+                    pr.trust_anchor[i].to_bits(),
+                    start.trust_anchor[i].to_bits()
+                );
+                assert_eq!(
+                    pr.engagement_anchor[i].to_bits(),
+                    start.engagement_anchor[i].to_bits()
+                );
+            }
+        }
+        // Now every seat is taken at once, by the most willing: the most engaged members.
+        p.leadership.stay_base = 20.0;
+        p.leadership.take_base = 20.0;
+        // Willingness by engagement alone (the leavers' load has not yet relaxed).
+        p.leadership.burden_effect = 0.0;
+        leaders.review(&p, &t, &mut pr, &bounds);
+        assert_eq!(
+            leaders.seats(),
+            Seats {
+                governing_body: 6,
+                governing_body_vacant: 0,
+                leads: 5,
+                leads_vacant: 0
+            }
+        );
+        let gb: Vec<usize> = (0..pr.len())
+            .filter(|&i| pr.role[i] == GOVERNING_BODY)
+            .collect();
+        let least = gb
+            .iter()
+            .map(|&i| pr.engagement[i])
+            .fold(f32::INFINITY, f32::min);
+        let others = (0..pr.len()).filter(|&i| pr.role[i] == NO_ROLE);
+        assert!(others.map(|i| pr.engagement[i]).all(|e| e <= least));
+        // Whoever holds the role it started with is back at its initial anchors, bit for bit.
+        for i in 0..pr.len() {
+            if pr.role[i] == start.role[i] {
+                for (a, b) in [
+                    (&pr.trust_anchor, &start.trust_anchor),
+                    (&pr.engagement_anchor, &start.engagement_anchor),
+                    (&pr.influence_anchor, &start.influence_anchor),
+                    (&pr.load_anchor, &start.load_anchor),
+                    (&pr.view_anchor, &start.view_anchor),
+                ] {
+                    assert_eq!(a[i].to_bits(), b[i].to_bits(), "practice {i}");
+                }
+            }
+        }
+    }
 
     fn terms() -> Terms {
         Terms {
