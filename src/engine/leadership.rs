@@ -216,13 +216,14 @@ impl Leaders {
                 }
             }
             sort(&mut self.candidates);
-            let mut next = 0;
+            let (mut next, mut filled) = (0, 0);
             for _ in 0..vacant {
                 if let Some(i) = offer(&mut self.rng, &self.candidates, &mut next, l.offers) {
                     pr.role[i] = GOVERNING_BODY;
-                    vacant -= 1;
+                    filled += 1;
                 }
             }
+            vacant -= filled;
         }
         self.seats.governing_body_vacant = vacant;
         let mut leads_vacant = 0;
