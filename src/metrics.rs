@@ -45,9 +45,21 @@ pub mod tally {
     /// Four entries: the number of CCGs at each co-commissioning level (none, greater
     /// involvement, joint, delegated).
     pub const CCGS: usize = 38;
+    /// Practices with a formal role answering at least somewhat engaged.
+    pub const ENGAGED_FORMAL: usize = 42;
+    /// Practices with no formal role answering at least somewhat engaged.
+    pub const ENGAGED_NO_ROLE: usize = 43;
+    /// Governing-body seats (ODD 7.15), filled or not.
+    pub const GOVERNING_BODY_SEATS: usize = 44;
+    /// Governing-body seats left vacant.
+    pub const GOVERNING_BODY_VACANT: usize = 45;
+    /// Locality leads' seats, filled or not.
+    pub const LEAD_SEATS: usize = 46;
+    /// Locality leads' seats left vacant.
+    pub const LEAD_VACANT: usize = 47;
 }
 
-pub const TALLY_LEN: usize = 42;
+pub const TALLY_LEN: usize = 48;
 
 /// How a metric is computed from a tally.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +87,8 @@ pub enum Unit {
     Gbp,
     /// A number of CCGs.
     Ccgs,
+    /// A share of a CCG's seats (0-1), such as those left vacant.
+    SeatShare,
 }
 
 impl Unit {
@@ -92,6 +106,7 @@ impl Unit {
             Unit::Count => "actions per month",
             Unit::Gbp => "GBP per month",
             Unit::Ccgs => "number of CCGs",
+            Unit::SeatShare => "share of seats (0-1)",
         }
     }
 }
@@ -215,6 +230,10 @@ pub const METRICS: &[Metric] = &[
     total("ccgs_greater_involvement", "CCGs at greater involvement", Unit::Ccgs, ix::CCGS + 1, "CCGs at greater involvement in co-commissioning"),
     total("ccgs_joint", "CCGs in joint commissioning", Unit::Ccgs, ix::CCGS + 2, "CCGs in joint commissioning with NHS England"),
     total("ccgs_delegated", "CCGs with delegated commissioning", Unit::Ccgs, ix::CCGS + 3, "CCGs with fully delegated commissioning of general practice"),
+    ratio("governing_body_vacancy_share", "Governing-body seats vacant", Unit::SeatShare, ix::GOVERNING_BODY_VACANT, ix::GOVERNING_BODY_SEATS, "share of governing-body seats left vacant (0 unless leaders can walk away)"),
+    ratio("engaged_share_formal_role", "Engaged with the CCG, members with a formal role", Unit::Share, ix::ENGAGED_FORMAL, ix::FORMAL_ROLE, "engaged share among practices with a formal role (governing body or other)"),
+    ratio("engaged_share_no_role", "Engaged with the CCG, members with no formal role", Unit::Share, ix::ENGAGED_NO_ROLE, ix::NO_ROLE, "engaged share among practices with no formal role"),
+    ratio("lead_vacancy_share", "Locality leads' seats vacant", Unit::SeatShare, ix::LEAD_VACANT, ix::LEAD_SEATS, "share of locality leads' seats left vacant (0 unless leaders can walk away)"),
 ];
 
 /// The headline metrics: the ones the end-of-run summary, `compare`'s table and the report lead

@@ -30,6 +30,10 @@ pub enum Purpose {
     Calibration = 6,
     /// A CCG's choices of co-commissioning level (indices: replicate, CCG).
     Choice = 7,
+    /// Leaders who can walk away (ODD 7.15): who leaves a seat and who takes a vacant one, for
+    /// one CCG in one replicate (indices: replicate, CCG index). Drawn only when
+    /// `model.leadership.enabled`, so the unit stream and its lanes are the same with it or not.
+    Leadership = 8,
 }
 
 /// SplitMix64 finaliser: a bijective mix of 64 bits (Steele, Lea and Flood 2014).

@@ -5,6 +5,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::environment::Environment;
 use super::month::{Month, month_terms};
+use crate::model::params::{Params, PerRole};
 use crate::model::policy::LadderState;
 use crate::model::practice::Practices;
 use crate::model::submodels::{exp, logistic, logit};
@@ -13,7 +14,43 @@ use crate::population::Ccg;
 use crate::rng::ModelRng;
 use crate::scenario::Scenario;
 
-/// Draw the initial practices of `ccg` (ODD 5) and the bounds of its localities.
+/// Each practice's lasting dispositions dE and dT (ODD 2.1), which initialisation otherwise
+/// folds into the anchors.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Dispositions {
+    pub(super) engagement: Vec<f32>,
+    pub(super) trust: Vec<f32>,
+}
+
+/// The role terms of the anchors (Eq. R1, and G0's role load), indexed by role (`Role as u8`),
+/// with a switched-off mechanism's terms 0.
+pub(super) struct RoleTerms {
+    pub(super) engagement: [f32; 3],
+    pub(super) trust: [f32; 3],
+    pub(super) influence: [f32; 3],
+    pub(super) ownership: [f32; 3],
+    pub(super) load: [f32; 3],
+}
+
+impl RoleTerms {
+    pub(super) fn new(p: &Params) -> RoleTerms {
+        let by_role = |on: bool, table: &PerRole| {
+            [Role::GoverningBody, Role::OtherFormal, Role::None]
+                .map(|r| if on { table.get(r) } else { 0.0 })
+        };
+        RoleTerms {
+            engagement: by_role(p.roles.enabled, &p.roles.engagement),
+            trust: by_role(p.roles.enabled, &p.roles.trust),
+            influence: by_role(p.roles.enabled, &p.roles.influence),
+            ownership: by_role(p.roles.enabled, &p.roles.view),
+            load: by_role(p.burden.enabled, &p.burden.role_load),
+        }
+    }
+}
+
+/// Draw the initial practices of `ccg` (ODD 5) and the bounds of its localities. With
+/// `dispositions`, also keep each practice's engagement and trust dispositions dE, dT (ODD 5.1,
+/// step 5), exactly as they enter its anchors.
 pub(super) fn initialise(
     scenario: &Scenario,
     env: &Environment,
@@ -21,6 +58,7 @@ pub(super) fn initialise(
     rng: &mut ModelRng,
     pr: &mut Practices,
     bounds: &mut Vec<usize>,
+    dispositions: Option<&mut Dispositions>,
 ) {
     let n = ccg.practices as usize;
     let localities = (ccg.localities as usize).clamp(1, n.max(1));
@@ -80,6 +118,15 @@ pub(super) fn initialise(
         }
         pr.own_quality[i] = StandardNormal.sample(rng);
     }
+    if let Some(d) = dispositions {
+        // The products `initial_states` forms, so the same bits.
+        let sd = scenario.model.dynamics.disposition_sd;
+        d.engagement.clear();
+        d.engagement
+            .extend(pr.engagement_anchor.iter().map(|&z| sd * z));
+        d.trust.clear();
+        d.trust.extend(pr.trust_anchor.iter().map(|&z| sd * z));
+    }
     initial_states(
         scenario,
         &month_terms(
@@ -102,15 +149,13 @@ pub(super) fn initial_states(scenario: &Scenario, month: &Month, pr: &mut Practi
     let d = &p.dynamics;
     let centres = Action::ALL.map(|a| logit(p.acceptability.initial_support.get(a)));
     let q_centre = logit(p.quality.mean);
-    let by_role = |on: bool, table: &crate::model::params::PerRole| {
-        [Role::GoverningBody, Role::OtherFormal, Role::None]
-            .map(|r| if on { table.get(r) } else { 0.0 })
-    };
-    let role_e = by_role(p.roles.enabled, &p.roles.engagement);
-    let role_t = by_role(p.roles.enabled, &p.roles.trust);
-    let role_f = by_role(p.roles.enabled, &p.roles.influence);
-    let ownership = by_role(p.roles.enabled, &p.roles.view);
-    let role_load = by_role(p.burden.enabled, &p.burden.role_load);
+    let RoleTerms {
+        engagement: role_e,
+        trust: role_t,
+        influence: role_f,
+        ownership,
+        load: role_load,
+    } = RoleTerms::new(p);
     let level_load = p.burden.level_load.get(month.level);
     for c in [
         &mut pr.quality,

@@ -22,6 +22,7 @@
 //! | `initialise.rs` | `initialise`, `initial_states`: practices, roles, localities, initial states | 5.1, 7.2 |
 //! | `actions.rs` | Phase 1: `act` (the mix, the escalation ladder's reviews, the budget), `pay_for` (B2) | 3, 7.8, 7.11 |
 //! | `responses.rs` | `Responses`, `respond`, `apply_actions`, `respond_all`: each practice's response (A2-A5, G1, Q1) | 7.1, 7.6, 7.7, 7.9 |
+//! | `leadership.rs` | `Leaders`, `Seats`: seat holders who walk away, vacant seats offered, vacancies lowering influence (L1-L6) | 7.15 |
 //! | `adjustment.rs` | Phase 2: `locality_means` (peers), `Constants`, `MonthConstants`, `adjust` (A5, G2, D4-D7, Q2) | 7.0, 7.1, 7.3, 7.6, 7.9 |
 //! | `survey.rs` | Phase 3: `Counts`, `hit`, `survey` (S1-S5) | 7.10 |
 //! | `choice.rs` | `Rounds`, `Choice`: CCGs that choose their co-commissioning level at NHS England's rounds (C1-C3) | 7.16 |
@@ -77,6 +78,7 @@ mod choice;
 mod environment;
 mod expectations;
 mod initialise;
+mod leadership;
 mod mix;
 mod month;
 mod responses;
@@ -96,7 +98,8 @@ use adaptation::Adapted;
 use adjustment::{Constants, MonthConstants, adjust_simd, locality_means};
 use choice::Choice;
 use expectations::Expectations;
-use initialise::initialise;
+use initialise::{Dispositions, initialise};
+use leadership::{Leaders, Seats, Terms as LeaderTerms};
 use mix::MIX_STEPS;
 use month::month_terms;
 use survey::{Counts, survey_simd};
@@ -128,7 +131,28 @@ pub fn simulate_ccg(
         peers,
         actions,
     } = ws;
-    initialise(scenario, env, ccg, &mut rng, pr, bounds);
+    // Leaders who can walk away (ODD 7.15): on a stream of their own, so that every other draw
+    // is the same with them or without them.
+    let mut dispositions = p.leadership.enabled.then(Dispositions::default);
+    initialise(
+        scenario,
+        env,
+        ccg,
+        &mut rng,
+        pr,
+        bounds,
+        dispositions.as_mut(),
+    );
+    let mut leaders = dispositions.map(|d| {
+        let rng = stream(
+            scenario.seed,
+            Purpose::Leadership,
+            replicate as u64,
+            ccg.index as u64,
+        );
+        Leaders::new(p, rng, d, pr, bounds)
+    });
+    let initial_seats = Seats::initial(pr);
     let consts = Constants::new(p);
 
     let changes = env.changes_for(&ccg.id);
@@ -156,6 +180,7 @@ pub fn simulate_ccg(
         sampled,
     );
     counts.add_to(&mut out[0], pr, month0.control, month0.level);
+    initial_seats.add_to(&mut out[0]);
     if internal_at(0) {
         internal.add_to(&mut internal_tally, pr, month0.control, month0.level);
     }
@@ -195,6 +220,16 @@ pub fn simulate_ccg(
             if adapted.reframed && p.delegation.enabled {
                 month.framing_gain = p.delegation.peer_support_framing;
             }
+        }
+        // The review of the seats (ODD 7.15), before anything else of the month.
+        if let Some(leaders) = leaders.as_mut()
+            && tick % p.leadership.review_every == 0
+        {
+            let since = scenario
+                .start
+                .plus(tick as i32)
+                .months_since(p.leadership.outside_from);
+            leaders.review(p, &LeaderTerms::new(p, &month, since), pr, bounds);
         }
         let tally = &mut out[tick as usize];
         let review_now = month
@@ -247,6 +282,10 @@ pub fn simulate_ccg(
             internal.add_to(&mut internal_tally, pr, month.control, month.level);
         }
         counts.add_to(tally, pr, month.control, month.level);
+        leaders
+            .as_ref()
+            .map_or(initial_seats, Leaders::seats)
+            .add_to(tally);
 
         // The CCG's own survey of its members, read at the end of the month (ODD 7.13).
         if adaptation.enabled && tick % adaptation.survey_every == 0 {

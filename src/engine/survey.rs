@@ -16,6 +16,7 @@ pub(super) struct Counts {
     pub(super) formal: f64,
     pub(super) no_role: f64,
     pub(super) engaged: f64,
+    pub(super) engaged_no_role: f64,
     pub(super) highly: f64,
     pub(super) influence: f64,
     pub(super) influence_formal: f64,
@@ -115,7 +116,7 @@ pub(super) fn survey_loop(
     let (u0, u1, u2, u3) = (&u0[..len], &u1[..len], &u2[..len], &u3[..len]);
     let (u4, u5, u6, u7) = (&u4[..len], &u5[..len], &u6[..len], &u7[..len]);
     let (mut governing_body, mut no_role) = (0u32, 0u32);
-    let (mut engaged, mut highly) = (0u32, 0u32);
+    let (mut engaged, mut engaged_no_role, mut highly) = (0u32, 0u32, 0u32);
     let (mut influence_all, mut influence_no_role) = (0u32, 0u32);
     let (mut positive, mut positive_governing_body, mut positive_no_role, mut neutral_no_role) =
         (0u32, 0u32, 0u32, 0u32);
@@ -131,7 +132,9 @@ pub(super) fn survey_loop(
 
         // S1: engagement answers share one uniform, so "highly" implies "at least somewhat".
         let e = engagement[i];
-        engaged += real * hit(u0[i], answer_probability(e, c.exp_engaged));
+        let is_engaged = real * hit(u0[i], answer_probability(e, c.exp_engaged));
+        engaged += is_engaged;
+        engaged_no_role += is_engaged * none;
         highly += real * hit(u0[i], answer_probability(e, c.exp_highly));
 
         // S5a: "I could influence the CCG if I wanted to".
@@ -182,6 +185,7 @@ pub(super) fn survey_loop(
     out.formal += (n as u32 - no_role) as f64;
     out.no_role += no_role as f64;
     out.engaged += engaged as f64;
+    out.engaged_no_role += engaged_no_role as f64;
     out.highly += highly as f64;
     out.influence += influence_all as f64;
     out.influence_formal += (influence_all - influence_no_role) as f64;
@@ -223,7 +227,7 @@ pub(super) fn expected_loop(c: &Constants, factor: &mut [f32], pr: &Practices, o
     let o2 = &pr.attitude_odds[2][..len];
     let o3 = &pr.attitude_odds[3][..len];
     let (mut governing_body, mut no_role) = (0u32, 0u32);
-    let (mut engaged, mut highly) = (0u64, 0u64);
+    let (mut engaged, mut engaged_no_role, mut highly) = (0u64, 0u64, 0u64);
     let (mut influence_all, mut influence_no_role) = (0u64, 0u64);
     let (mut positive, mut positive_governing_body, mut positive_no_role, mut neutral_no_role) =
         (0u64, 0u64, 0u64, 0u64);
@@ -238,7 +242,9 @@ pub(super) fn expected_loop(c: &Constants, factor: &mut [f32], pr: &Practices, o
         no_role += none as u32;
 
         let e = engagement[i];
-        engaged += real * units(answer_probability(e, c.exp_engaged));
+        let is_engaged = real * units(answer_probability(e, c.exp_engaged));
+        engaged += is_engaged;
+        engaged_no_role += is_engaged * none;
         highly += real * units(answer_probability(e, c.exp_highly));
 
         let f = influence[i];
@@ -281,6 +287,7 @@ pub(super) fn expected_loop(c: &Constants, factor: &mut [f32], pr: &Practices, o
     out.formal += (n as u32 - no_role) as f64;
     out.no_role += no_role as f64;
     out.engaged += from_units(engaged);
+    out.engaged_no_role += from_units(engaged_no_role);
     out.highly += from_units(highly);
     out.influence += from_units(influence_all);
     out.influence_formal += from_units(influence_all - influence_no_role);

@@ -22,6 +22,8 @@ impl Counts {
         t[ix::FORMAL_ROLE] += self.formal;
         t[ix::NO_ROLE] += self.no_role;
         t[ix::ENGAGED] += self.engaged;
+        t[ix::ENGAGED_FORMAL] += self.engaged - self.engaged_no_role;
+        t[ix::ENGAGED_NO_ROLE] += self.engaged_no_role;
         t[ix::HIGHLY_ENGAGED] += self.highly;
         t[ix::INFLUENCE] += self.influence;
         t[ix::INFLUENCE_FORMAL] += self.influence_formal;

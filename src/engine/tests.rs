@@ -149,7 +149,7 @@ fn responses_one_by_one_and_all_at_once_agree() {
     let mut rng = stream(7, Purpose::Unit, 0, 0);
     let mut pr = Practices::default();
     let mut bounds = Vec::new();
-    initialise(&s, &env, &pop.ccgs[0], &mut rng, &mut pr, &mut bounds);
+    initialise(&s, &env, &pop.ccgs[0], &mut rng, &mut pr, &mut bounds, None);
     for (i, w) in pr.trust_factor.iter_mut().enumerate() {
         *w = 0.5 + (i % 7) as f32 * 0.2;
     }
@@ -180,7 +180,15 @@ fn state_sums_are_the_lane_sums() {
     let mut bounds = Vec::new();
     for replicate in 0..3 {
         let mut rng = stream(7, Purpose::Unit, replicate, 0);
-        initialise(&env_s, &env, &pop.ccgs[0], &mut rng, &mut pr, &mut bounds);
+        initialise(
+            &env_s,
+            &env,
+            &pop.ccgs[0],
+            &mut rng,
+            &mut pr,
+            &mut bounds,
+            None,
+        );
         // 40 practices; also check a length that is not a multiple of 4.
         for n in [40, 37] {
             let mut cut = pr.clone();

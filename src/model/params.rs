@@ -222,6 +222,8 @@ pub struct Params {
     pub expectations: Expectations,
     /// CCGs that choose their co-commissioning level at NHS England's rounds (ODD 7.16).
     pub co_commissioning: CoCommissioning,
+    /// Leaders who can walk away: seats that fall vacant and members' representation (ODD 7.15).
+    pub leadership: Leadership,
 }
 
 /// Shared state dynamics (ODD 7.0).
@@ -591,8 +593,8 @@ impl Default for Expectations {
 }
 
 /// CCGs that choose their co-commissioning level (ODD 7.16): at each of NHS England's
-/// application rounds, every CCG not yet delegated chooses a level by an ordered logit on its
-/// readiness (an ordered probit).
+/// application rounds, every CCG not yet delegated chooses a level by an ordered probit on its
+/// readiness.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CoCommissioning {
@@ -648,6 +650,62 @@ impl Default for CoCommissioning {
             trust_reference: 0.55,
             view_reference: 0.8,
             autonomy_reference: 0.5,
+        }
+    }
+}
+
+/// Leaders who can walk away (ODD 7.15): every `review_every` months each governing-body member
+/// and locality lead stays with a probability that rises with its willingness to lead (L3, L4);
+/// vacant seats are offered to the most willing members without a role; vacancies lower every
+/// member's perceived-influence target (L6). Each default's source is in `docs/ODD.md`, 7.15.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Leadership {
+    pub enabled: bool,
+    /// Months between reviews of the seats (the first at this tick).
+    pub review_every: u32,
+    /// Willingness (logit scale) of a seat holder to stay, at base engagement and reference load,
+    /// before outside opportunities.
+    pub stay_base: f32,
+    /// Willingness (logit scale) of a member without a role to take a vacant seat, likewise.
+    pub take_base: f32,
+    /// Members asked in turn, most willing first, for each vacant seat at a review.
+    pub offers: u32,
+    /// Rise in willingness per unit of engagement above `dynamics.engagement_base`.
+    pub engagement_effect: f32,
+    /// Fall in willingness per unit of the load the role carries above `burden.reference_load`.
+    pub burden_effect: f32,
+    /// Month from which outside opportunities (GP federations, provider roles) draw leaders away.
+    pub outside_from: Month,
+    /// Fall in willingness per year since `outside_from`.
+    pub outside_per_year: f32,
+    /// Largest fall in willingness from outside opportunities.
+    pub outside_max: f32,
+    /// Fall in the willingness to sit on the governing body while a lay/executive-majority
+    /// committee takes the primary-care decisions (delegated level, with `[model.delegation]`).
+    pub lay_majority_effect: f32,
+    /// Fall in every member's influence target per unit of the governing body's vacancy share.
+    pub vacancy_influence: f32,
+    /// Further fall in the influence target of the members of a locality without its lead.
+    pub lead_vacancy_influence: f32,
+}
+
+impl Default for Leadership {
+    fn default() -> Self {
+        Leadership {
+            enabled: false,
+            review_every: 12,
+            stay_base: 2.6,
+            take_base: 0.0,
+            offers: 2,
+            engagement_effect: 5.0,
+            burden_effect: 2.0,
+            outside_from: Month::new(2015, 4).expect("a valid month"),
+            outside_per_year: 0.4,
+            outside_max: 1.2,
+            lay_majority_effect: 0.3,
+            vacancy_influence: 0.15,
+            lead_vacancy_influence: 0.05,
         }
     }
 }
@@ -1047,6 +1105,25 @@ impl Params {
         c.unit("expectation_rate", x.expectation_rate);
         c.unit("support_rate", x.support_rate);
         c.range("trust_effect", x.trust_effect, 0.0, 5.0);
+
+        let l = &self.leadership;
+        let mut c = checker.sub("leadership");
+        c.range("review_every", l.review_every, 1.0, 120.0);
+        c.range("stay_base", l.stay_base, -20.0, 20.0);
+        c.range("take_base", l.take_base, -20.0, 20.0);
+        c.range("offers", l.offers, 0.0, 10_000.0);
+        c.range("engagement_effect", l.engagement_effect, -20.0, 20.0);
+        c.range("burden_effect", l.burden_effect, -20.0, 20.0);
+        c.range("outside_per_year", l.outside_per_year, 0.0, 20.0);
+        c.range("outside_max", l.outside_max, 0.0, 20.0);
+        c.range("lay_majority_effect", l.lay_majority_effect, -20.0, 20.0);
+        c.range("vacancy_influence", l.vacancy_influence, -1.0, 1.0);
+        c.range(
+            "lead_vacancy_influence",
+            l.lead_vacancy_influence,
+            -1.0,
+            1.0,
+        );
     }
 }
 

@@ -344,7 +344,12 @@ fn ccg_spread(page: &mut Page, runs: &[Run]) {
 
 /// Whether differences of `name` are on the 0-1 scale shared by the forest plot.
 fn unit_scale(name: &str) -> bool {
-    metric(name).is_some_and(|m| matches!(m.unit, Unit::Share | Unit::State | Unit::Quality))
+    metric(name).is_some_and(|m| {
+        matches!(
+            m.unit,
+            Unit::Share | Unit::SeatShare | Unit::State | Unit::Quality
+        )
+    })
 }
 
 /// The metrics of `compare`, headline first, then the others in file order.
