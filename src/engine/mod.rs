@@ -24,7 +24,7 @@
 //! | `responses.rs` | `Responses`, `respond`, `apply_actions`, `respond_all`: each practice's response (A2-A5, G1, Q1) | 7.1, 7.6, 7.7, 7.9 |
 //! | `leadership.rs` | `Leaders`, `Seats`: seat holders who walk away, vacant seats offered, vacancies lowering influence (L1-L6) | 7.15 |
 //! | `adjustment.rs` | Phase 2: `locality_means` (peers), `Constants`, `MonthConstants`, `adjust` (A5, G2, D4-D7, Q2) | 7.0, 7.1, 7.3, 7.6, 7.9 |
-//! | `survey.rs` | Phase 3: `Counts`, `hit`, `survey` (S1-S5) | 7.10 |
+//! | `survey.rs` | Phase 3: `Counts`, `hit`, `survey`: sampled (`survey_loop`) or expected (`expected_loop`) answers (S1-S7) | 7.10 |
 //! | `choice.rs` | `Rounds`, `Choice`: CCGs that choose their co-commissioning level at NHS England's rounds (C1-C3) | 7.16 |
 //! | `tally.rs` | The tally written each month: `Counts::add_to`, `state_sums`, [`empty_tallies`] | 7.10 |
 //! | `tests.rs` | The engine's unit tests | |
