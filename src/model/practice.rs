@@ -106,6 +106,68 @@ impl Practices {
         self.role.resize(padded, PADDING);
     }
 
+    /// Drop the padding, leaving every column [`Practices::len`] long.
+    fn unpad(&mut self) {
+        let n = self.count;
+        self.trust_factor.truncate(n);
+        for c in self.states_mut() {
+            c.truncate(n);
+        }
+        for c in &mut self.attitude_odds {
+            c.truncate(n);
+        }
+        self.ladder.truncate(n);
+        self.role.truncate(n);
+    }
+
+    /// Remove practice `i` (a merger, ODD 7.17), keeping the others in order and the columns
+    /// padded.
+    pub fn remove(&mut self, i: usize) {
+        assert!(i < self.count, "practice {i} of {}", self.count);
+        self.unpad();
+        self.trust_factor.remove(i);
+        for c in self.states_mut() {
+            c.remove(i);
+        }
+        for c in &mut self.attitude_odds {
+            c.remove(i);
+        }
+        self.ladder.remove(i);
+        self.role.remove(i);
+        self.pad(self.count - 1);
+    }
+
+    /// Append `other`'s practices after these (a CCG merger, ODD 7.17).
+    pub fn append(&mut self, other: &Practices) {
+        let n = other.count;
+        self.unpad();
+        self.trust_factor
+            .extend_from_slice(&other.trust_factor[..n]);
+        let theirs = [
+            &other.engagement,
+            &other.trust,
+            &other.influence,
+            &other.quality,
+            &other.burden,
+            &other.sanction_memory,
+            &other.own_quality,
+            &other.trust_anchor,
+            &other.engagement_anchor,
+            &other.influence_anchor,
+            &other.load_anchor,
+            &other.view_anchor,
+        ];
+        for (c, o) in self.states_mut().into_iter().zip(theirs) {
+            c.extend_from_slice(&o[..n]);
+        }
+        for (c, o) in self.attitude_odds.iter_mut().zip(&other.attitude_odds) {
+            c.extend_from_slice(&o[..n]);
+        }
+        self.ladder.extend_from_slice(&other.ladder[..n]);
+        self.role.extend_from_slice(&other.role[..n]);
+        self.pad(self.count + n);
+    }
+
     /// Empty every column, keeping the allocations.
     pub fn clear(&mut self) {
         self.trust_factor.clear();
@@ -118,5 +180,74 @@ impl Practices {
         self.ladder.clear();
         self.role.clear();
         self.count = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` practices whose every column holds `base + i` at practice `i`.
+    fn numbered(n: usize, base: f32) -> Practices {
+        let values: Vec<f32> = (0..n).map(|i| base + i as f32).collect();
+        let mut pr = Practices {
+            trust_factor: values.clone(),
+            attitude_odds: std::array::from_fn(|_| values.clone()),
+            ladder: vec![LadderState::OFF; n],
+            role: (0..n).map(|i| (i % 3) as u8).collect(),
+            ..Practices::default()
+        };
+        for c in pr.states_mut() {
+            *c = values.clone();
+        }
+        pr.pad(n);
+        pr
+    }
+
+    fn column(pr: &Practices) -> Vec<f32> {
+        pr.engagement[..pr.len()].to_vec()
+    }
+
+    fn consistent(pr: &Practices) {
+        let padded = pr.len().div_ceil(LANES) * LANES;
+        assert_eq!(pr.padded_len(), padded);
+        assert_eq!(pr.role.len(), padded);
+        assert_eq!(pr.ladder.len(), padded);
+        assert_eq!(pr.trust_factor.len(), padded);
+        assert!(pr.attitude_odds.iter().all(|c| c.len() == padded));
+        assert!(pr.role[pr.len()..].iter().all(|&r| r == PADDING));
+        assert!(pr.trust[pr.len()..].iter().all(|&t| t == 0.0));
+    }
+
+    #[test]
+    fn removing_a_practice_keeps_the_others_in_order_and_padded() {
+        let mut pr = numbered(9, 0.0);
+        pr.remove(3);
+        assert_eq!(pr.len(), 8);
+        assert_eq!(column(&pr), [0.0, 1.0, 2.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
+        assert_eq!(pr.view_anchor[3], 4.0);
+        assert_eq!(pr.attitude_odds[2][3], 4.0);
+        assert_eq!(pr.role[3], 1);
+        consistent(&pr);
+        pr.remove(7);
+        assert_eq!(pr.len(), 7);
+        consistent(&pr);
+    }
+
+    #[test]
+    fn appending_puts_the_other_ccgs_practices_after_these() {
+        let mut pr = numbered(5, 0.0);
+        pr.append(&numbered(6, 100.0));
+        assert_eq!(pr.len(), 11);
+        assert_eq!(
+            column(&pr),
+            [
+                0.0, 1.0, 2.0, 3.0, 4.0, 100.0, 101.0, 102.0, 103.0, 104.0, 105.0
+            ]
+        );
+        assert_eq!(pr.load_anchor[10], 105.0);
+        assert_eq!(pr.trust_factor[5], 100.0);
+        assert_eq!(pr.role[5..11], [0, 1, 2, 0, 1, 2]);
+        consistent(&pr);
     }
 }
