@@ -57,9 +57,13 @@ pub mod tally {
     pub const LEAD_SEATS: usize = 46;
     /// Locality leads' seats left vacant.
     pub const LEAD_VACANT: usize = 47;
+    /// CCGs in the population this month: 1 per CCG, none for one merged into another (ODD 7.17).
+    pub const CCG_COUNT: usize = 48;
+    /// Registered patients of the member practices.
+    pub const PATIENTS: usize = 49;
 }
 
-pub const TALLY_LEN: usize = 48;
+pub const TALLY_LEN: usize = 50;
 
 /// How a metric is computed from a tally.
 #[derive(Debug, Clone, Copy)]
@@ -89,12 +93,19 @@ pub enum Unit {
     Ccgs,
     /// A share of a CCG's seats (0-1), such as those left vacant.
     SeatShare,
+    /// A number of practices.
+    Practices,
+    /// Registered patients per practice.
+    Patients,
 }
 
 impl Unit {
     /// Whether values are absolute amounts (counts, pounds) rather than 0-1 shares or states.
     pub fn is_absolute(self) -> bool {
-        matches!(self, Unit::Count | Unit::Gbp | Unit::Ccgs)
+        matches!(
+            self,
+            Unit::Count | Unit::Gbp | Unit::Ccgs | Unit::Practices | Unit::Patients
+        )
     }
 
     /// The unit in words, as an axis title gives it.
@@ -107,6 +118,8 @@ impl Unit {
             Unit::Gbp => "GBP per month",
             Unit::Ccgs => "number of CCGs",
             Unit::SeatShare => "share of seats (0-1)",
+            Unit::Practices => "number of practices",
+            Unit::Patients => "patients per practice",
         }
     }
 }
@@ -234,6 +247,9 @@ pub const METRICS: &[Metric] = &[
     ratio("engaged_share_formal_role", "Engaged with the CCG, members with a formal role", Unit::Share, ix::ENGAGED_FORMAL, ix::FORMAL_ROLE, "engaged share among practices with a formal role (governing body or other)"),
     ratio("engaged_share_no_role", "Engaged with the CCG, members with no formal role", Unit::Share, ix::ENGAGED_NO_ROLE, ix::NO_ROLE, "engaged share among practices with no formal role"),
     ratio("lead_vacancy_share", "Locality leads' seats vacant", Unit::SeatShare, ix::LEAD_VACANT, ix::LEAD_SEATS, "share of locality leads' seats left vacant (0 unless leaders can walk away)"),
+    total("ccgs", "CCGs", Unit::Ccgs, ix::CCG_COUNT, "CCGs in the population (fewer after CCG mergers)"),
+    total("practices", "Member practices", Unit::Practices, ix::PRACTICES, "member practices of all CCGs (fewer after practice mergers)"),
+    ratio("mean_list_size", "Patients per practice", Unit::Patients, ix::PATIENTS, ix::PRACTICES, "mean registered patients per practice (rises as practices merge)"),
 ];
 
 /// The headline metrics: the ones the end-of-run summary, `compare`'s table and the report lead

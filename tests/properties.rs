@@ -55,7 +55,7 @@ proptest! {
             for m in METRICS {
                 let v = common::at(&summary, m.name, Some(tick));
                 prop_assert!(v.n == 0 || v.mean.is_finite(), "{} not finite", m.name);
-                if m.name.contains("share") || m.name.starts_with("support_") || m.name.starts_with("mean_") && m.name != "mean_burden" {
+                if !m.unit.is_absolute() && (m.name.contains("share") || m.name.starts_with("support_") || m.name.starts_with("mean_") && m.name != "mean_burden") {
                     prop_assert!(v.n == 0 || (0.0..=1.0).contains(&v.mean), "{} = {} at tick {}", m.name, v.mean, tick);
                 }
             }

@@ -8,13 +8,15 @@ use crate::scenario::Scenario;
 use crate::simd::Simd;
 
 impl Counts {
-    /// Add the counts and the month's state sums of `pr` to the tally.
+    /// Add the counts and the month's state sums of `pr`, and the CCG (with its `patients`), to
+    /// the tally.
     pub(super) fn add_to(
         &self,
         t: &mut Tally,
         pr: &Practices,
         control: f32,
         level: CommissioningLevel,
+        patients: u64,
     ) {
         let n = self.practices;
         t[ix::PRACTICES] += n;
@@ -51,6 +53,8 @@ impl Counts {
         t[ix::TOP_DOWN] += control as f64 * n;
         // The CCG itself, counted at its level.
         t[ix::CCGS + level.index()] += 1.0;
+        t[ix::CCG_COUNT] += 1.0;
+        t[ix::PATIENTS] += patients as f64;
     }
 }
 

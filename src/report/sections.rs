@@ -95,7 +95,7 @@ fn axis_label(name: &str) -> String {
 fn value(name: &str, v: f64) -> String {
     match metric(name).map(|m| m.unit) {
         Some(Unit::Gbp) => format!("{v:.0}"),
-        Some(Unit::Count | Unit::Ccgs) => format!("{v:.1}"),
+        Some(Unit::Count | Unit::Ccgs | Unit::Practices | Unit::Patients) => format!("{v:.1}"),
         _ => format!("{v:.3}"),
     }
 }
