@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use crate::engine::{Environment, Workspace, empty_tallies, simulate_ccg};
+use crate::engine::{Environment, Workspace, empty_tallies, simulate_group};
 use crate::metrics::{METRICS, Tally, add_into};
-use crate::population::Population;
+use crate::population::{MergerPlan, Population};
 use crate::scenario::Scenario;
 use crate::stats::Welford;
 
@@ -59,15 +59,19 @@ pub struct EnsembleOptions {
 pub(crate) const CHUNK_PRACTICES: u64 = 2048;
 
 /// Consecutive ranges of CCG indices, each with at least [`CHUNK_PRACTICES`] practices (but the
-/// last).
-pub fn ccg_chunks(population: &Population) -> Vec<Range<usize>> {
+/// last), cut only between the groups of CCGs that merge ([`MergerPlan::groups`]), so that a
+/// group is simulated within one task. Without mergers every CCG is a group of its own.
+pub fn ccg_chunks(population: &Population, plan: &MergerPlan) -> Vec<Range<usize>> {
     let mut chunks = Vec::new();
     let (mut start, mut practices) = (0, 0u64);
-    for (i, ccg) in population.ccgs.iter().enumerate() {
-        practices += ccg.practices as u64;
+    for group in &plan.groups {
+        practices += population.ccgs[group.clone()]
+            .iter()
+            .map(|c| c.practices as u64)
+            .sum::<u64>();
         if practices >= CHUNK_PRACTICES {
-            chunks.push(start..i + 1);
-            start = i + 1;
+            chunks.push(start..group.end);
+            start = group.end;
             practices = 0;
         }
     }
@@ -128,7 +132,7 @@ pub fn run_ensemble(
             .then(|| vec![Welford::default(); ccgs * ticks * m]),
     };
     let batch = batch_replicates(
-        ccg_chunks(population).len(),
+        ccg_chunks(population, &MergerPlan::new(scenario, population)).len(),
         ccgs,
         ticks,
         options.by_ccg,
@@ -144,7 +148,12 @@ pub fn run_ensemble(
         let pops: Vec<_> = (first..first + reps)
             .map(|r| Population::for_replicate(scenario, population, r))
             .collect();
-        let chunks: Vec<Vec<Range<usize>>> = pops.iter().map(|p| ccg_chunks(p)).collect();
+        let plans: Vec<MergerPlan> = pops.iter().map(|p| MergerPlan::new(scenario, p)).collect();
+        let chunks: Vec<Vec<Range<usize>>> = pops
+            .iter()
+            .zip(&plans)
+            .map(|(p, plan)| ccg_chunks(p, plan))
+            .collect();
         // Replicate i's tasks are `start[i]..start[i + 1]`.
         let mut start = vec![0usize];
         for c in &chunks {
@@ -154,7 +163,7 @@ pub fn run_ensemble(
         let results: Vec<ChunkResult> = (0..tasks)
             .into_par_iter()
             .map_init(
-                || (Workspace::default(), empty_tallies(scenario)),
+                || (Workspace::default(), Vec::<Tally>::new()),
                 |(ws, scratch), u| {
                     let i = start.partition_point(|&s| s <= u) - 1;
                     let r = first + i as u32;
@@ -167,16 +176,27 @@ pub fn run_ensemble(
                             0
                         }),
                     };
-                    for ccg in &pops[i].ccgs[chunk] {
-                        // A cheap check per CCG, so that a big run stops within moments of a
+                    let plan = &plans[i];
+                    let first_group = plan.groups.partition_point(|g| g.start < chunk.start);
+                    for (group, mergers) in plan.groups[first_group..]
+                        .iter()
+                        .zip(&plan.mergers[first_group..])
+                        .take_while(|(g, _)| g.start < chunk.end)
+                    {
+                        // A cheap check per group, so that a big run stops within moments of a
                         // signal; the batch is then discarded whole, so results never change.
                         if cancel.load(Ordering::Relaxed) {
                             return result;
                         }
-                        scratch.iter_mut().for_each(|t| t.fill(0.0));
-                        simulate_ccg(scenario, &env, ccg, r, ws, scratch);
-                        for (total, t) in result.total.iter_mut().zip(scratch.iter()) {
-                            add_into(total, t);
+                        scratch.clear();
+                        scratch.resize(group.len() * ticks, [0.0; crate::metrics::TALLY_LEN]);
+                        let ccgs = &pops[i].ccgs[group.clone()];
+                        simulate_group(scenario, &env, ccgs, mergers, r, ws, scratch);
+                        // CCG by CCG in index order, as without mergers.
+                        for ccg in scratch.chunks(ticks) {
+                            for (total, t) in result.total.iter_mut().zip(ccg) {
+                                add_into(total, t);
+                            }
                         }
                         if options.by_ccg {
                             result.per_ccg.extend_from_slice(scratch);
@@ -289,7 +309,7 @@ mod tests {
     fn chunks_cover_every_ccg_once_in_order() {
         let s = Scenario::parse("[population]\nccgs = 300\n", Path::new("t.toml")).unwrap();
         let pop = Population::build(&s);
-        let chunks = ccg_chunks(&pop);
+        let chunks = ccg_chunks(&pop, &MergerPlan::new(&s, &pop));
         assert!(chunks.len() > 1);
         assert_eq!(chunks[0].start, 0);
         assert_eq!(chunks.last().unwrap().end, 300);

@@ -254,6 +254,98 @@ impl Population {
     }
 }
 
+/// One CCG merging into another (ODD 7.17, eq. M4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Merger {
+    /// The month (tick) from which the merged CCG exists.
+    pub tick: u32,
+    /// The CCG that carries on (its id and streams), and the one it takes in: indices into the
+    /// group's CCGs in [`MergerPlan::groups`] order.
+    pub survivor: usize,
+    pub absorbed: usize,
+}
+
+/// Which CCGs of a population merge, and when (ODD 7.17, eq. M4). At each round of
+/// `[model.mergers] ccg_rounds` in the run, while more CCGs remain than the round allows, the
+/// CCG with the fewest patients (the first such) merges with the smaller of its neighbours in
+/// the population's order (the one before it on a tie); the merged CCG carries on as the
+/// larger of the two (the first on a tie). The order stands in for geography: neighbours in a
+/// listed population are neighbours in its list. Every group of CCGs that merge is a run of
+/// consecutive indices, simulated together; without mergers every CCG is a group of one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MergerPlan {
+    /// The groups, consecutive ranges of CCG indices covering the population in order.
+    pub groups: Vec<std::ops::Range<usize>>,
+    /// Each group's mergers in the order they happen, with indices relative to its start.
+    pub mergers: Vec<Vec<Merger>>,
+}
+
+impl MergerPlan {
+    pub fn new(scenario: &Scenario, population: &Population) -> MergerPlan {
+        let n = population.ccgs.len();
+        let m = &scenario.model.mergers;
+        // (range, patients, survivor) of each CCG as it stands, in order.
+        let mut active: Vec<(std::ops::Range<usize>, u64, usize)> = population
+            .ccgs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i..i + 1, c.patients, i))
+            .collect();
+        let mut events: Vec<(u32, usize, usize)> = Vec::new();
+        if m.enabled {
+            for round in &m.ccg_rounds {
+                let tick = round.from.months_since(scenario.start);
+                if tick < 1 || tick > scenario.months as i32 {
+                    continue;
+                }
+                while active.len() > (round.ccgs as usize).max(1) {
+                    let k = (0..active.len())
+                        .min_by_key(|&k| (active[k].1, k))
+                        .expect("more than one CCG");
+                    let partner = match (k.checked_sub(1), (k + 1 < active.len()).then_some(k + 1))
+                    {
+                        (Some(a), Some(b)) if active[b].1 < active[a].1 => b,
+                        (Some(a), _) => a,
+                        (None, Some(b)) => b,
+                        (None, None) => unreachable!("more than one CCG"),
+                    };
+                    let (a, b) = (k.min(partner), k.max(partner));
+                    let (first, second) = (active[a].clone(), active.remove(b));
+                    let survivor = if second.1 > first.1 {
+                        second.2
+                    } else {
+                        first.2
+                    };
+                    let absorbed = if survivor == first.2 {
+                        second.2
+                    } else {
+                        first.2
+                    };
+                    events.push((tick as u32, survivor, absorbed));
+                    active[a] = (first.0.start..second.0.end, first.1 + second.1, survivor);
+                }
+            }
+        }
+        let groups: Vec<std::ops::Range<usize>> = active.into_iter().map(|(r, _, _)| r).collect();
+        debug_assert_eq!(groups.iter().map(|g| g.len()).sum::<usize>(), n);
+        let mergers = groups
+            .iter()
+            .map(|g| {
+                events
+                    .iter()
+                    .filter(|(_, s, _)| g.contains(s))
+                    .map(|&(tick, s, a)| Merger {
+                        tick,
+                        survivor: s - g.start,
+                        absorbed: a - g.start,
+                    })
+                    .collect()
+            })
+            .collect();
+        MergerPlan { groups, mergers }
+    }
+}
+
 /// The levels in increasing order of involvement.
 const LEVELS: [CommissioningLevel; 4] = [
     CommissioningLevel::None,

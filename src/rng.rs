@@ -34,6 +34,10 @@ pub enum Purpose {
     /// one CCG in one replicate (indices: replicate, CCG index). Drawn only when
     /// `model.leadership.enabled`, so the unit stream and its lanes are the same with it or not.
     Leadership = 8,
+    /// Mergers (ODD 7.17): which practices merge and with whom, and who loses a seat when CCGs
+    /// merge, for one CCG in one replicate (indices: replicate, CCG index). Drawn only when
+    /// `model.mergers.enabled`.
+    Mergers = 9,
 }
 
 /// SplitMix64 finaliser: a bijective mix of 64 bits (Steele, Lea and Flood 2014).

@@ -89,6 +89,12 @@ impl Choice {
         })
     }
 
+    /// Take in the choices of a CCG merging into this one (ODD 7.17, M6): the merged CCG is at
+    /// the further of the two levels; the appetite and the stream are this one's.
+    pub(super) fn absorb(&mut self, other: &Choice) {
+        self.level = self.level.max(other.level);
+    }
+
     /// The CCG's level at `tick`, choosing it first if a round takes effect then; `last` is the
     /// CCG's survey of the month before.
     pub(super) fn level_at(

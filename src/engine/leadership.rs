@@ -165,6 +165,37 @@ impl Leaders {
         self.seats
     }
 
+    /// Practice `j` has merged into practice `i` (ODD 7.17, M2; `i` counted after `j` is
+    /// removed), with the lasting dispositions `d` (dE, dT); a seat in role `lost` is left
+    /// vacant until the next review.
+    pub(super) fn merged(&mut self, i: usize, j: usize, d: (f32, f32), lost: Option<u8>) {
+        self.dispositions.engagement.remove(j);
+        self.dispositions.trust.remove(j);
+        self.dispositions.engagement[i] = d.0;
+        self.dispositions.trust[i] = d.1;
+        match lost {
+            Some(GOVERNING_BODY) => self.seats.governing_body_vacant += 1,
+            Some(LEAD) => self.seats.leads_vacant += 1,
+            _ => {}
+        }
+    }
+
+    /// Take in the leadership of a CCG whose practices were appended after this one's (ODD 7.17,
+    /// M6): the merged governing body has `seats` seats, `held` of them taken.
+    pub(super) fn absorb(&mut self, other: Leaders, seats: u32, held: u32) {
+        self.dispositions
+            .engagement
+            .extend_from_slice(&other.dispositions.engagement);
+        self.dispositions
+            .trust
+            .extend_from_slice(&other.dispositions.trust);
+        self.lead_seat.extend_from_slice(&other.lead_seat);
+        self.seats.governing_body = seats;
+        self.seats.governing_body_vacant = seats.saturating_sub(held);
+        self.seats.leads += other.seats.leads;
+        self.seats.leads_vacant += other.seats.leads_vacant;
+    }
+
     /// The review of the seats at the start of a month (eqs. L1-L6): departures, offers of the
     /// vacant seats, then every practice's anchors.
     pub(super) fn review(&mut self, p: &Model, t: &Terms, pr: &mut Practices, bounds: &[usize]) {

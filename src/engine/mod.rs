@@ -14,7 +14,7 @@
 //!
 //! | File | What it holds | ODD |
 //! |---|---|---|
-//! | `mod.rs` | [`simulate_ccg`]: the monthly schedule; the phases 2 and 3 dispatch (`vector_phases`); the `multiversioned!` macro | 3 |
+//! | `mod.rs` | [`simulate_ccg`], [`simulate_group`]: the monthly schedule; the phases 2 and 3 dispatch (`vector_phases`); the `multiversioned!` macro | 3 |
 //! | `environment.rs` | [`Environment`]: what is fixed for a run (NHS England's schedules, the policy at each level) | 7.5, 7.8, 7.11 |
 //! | `mix.rs` | `Mix`: the fixed mix of actions and its monthly draw (portable and AVX2) | 7.11 (P1), 4.9 |
 //! | `workspace.rs` | [`Workspace`], `Peers`, `Draws`: per-thread buffers and the random draws of a month | 4.9 |
@@ -26,6 +26,7 @@
 //! | `adjustment.rs` | Phase 2: `locality_means` (peers), `Constants`, `MonthConstants`, `adjust` (A5, G2, D4-D7, Q2) | 7.0, 7.1, 7.3, 7.6, 7.9 |
 //! | `survey.rs` | Phase 3: `Counts`, `hit`, `survey`: sampled (`survey_loop`) or expected (`expected_loop`) answers (S1-S7) | 7.10 |
 //! | `choice.rs` | `Rounds`, `Choice`: CCGs that choose their co-commissioning level at NHS England's rounds (C1-C3) | 7.16 |
+//! | `mergers.rs` | `PracticeMergers`, `CcgRun::absorb`: practices that merge within their locality, CCGs that merge (M1-M6) | 7.17 |
 //! | `tally.rs` | The tally written each month: `Counts::add_to`, `state_sums`, [`empty_tallies`] | 7.10 |
 //! | `tests.rs` | The engine's unit tests | |
 //!
@@ -33,12 +34,14 @@
 //! folds a switched-off mechanism in as a zero effect where its constants are built
 //! (`Responses::new`, `Constants::new`, `MonthConstants::new`, `month_terms`, `initial_states`).
 
+use std::borrow::Cow;
+
 use rand::RngExt;
 
 use crate::metrics::Tally;
 use crate::model::practice::Practices;
-use crate::population::Ccg;
-use crate::rng::{LANES, Lanes, Purpose, stream};
+use crate::population::{Ccg, Merger};
+use crate::rng::{LANES, Lanes, ModelRng, Purpose, stream};
 use crate::scenario::Scenario;
 use crate::simd::Simd;
 
@@ -79,6 +82,7 @@ mod environment;
 mod expectations;
 mod initialise;
 mod leadership;
+mod mergers;
 mod mix;
 mod month;
 mod responses;
@@ -100,6 +104,7 @@ use choice::Choice;
 use expectations::Expectations;
 use initialise::{Dispositions, initialise};
 use leadership::{Leaders, Seats, Terms as LeaderTerms};
+use mergers::PracticeMergers;
 use mix::MIX_STEPS;
 use month::month_terms;
 use survey::{Counts, survey_simd};
@@ -116,103 +121,274 @@ pub fn simulate_ccg(
     out: &mut [Tally],
 ) {
     debug_assert_eq!(out.len(), scenario.months as usize + 1);
-    let p = &scenario.model;
-    let mut rng = stream(
-        scenario.seed,
-        Purpose::Unit,
-        replicate as u64,
-        ccg.index as u64,
-    );
-    let mut lanes = Lanes::from_stream(&mut rng);
-    let Workspace {
-        practices: pr,
-        bounds,
-        draws,
-        peers,
-        actions,
-    } = ws;
-    // Leaders who can walk away (ODD 7.15): on a stream of their own, so that every other draw
-    // is the same with them or without them.
-    let mut dispositions = p.leadership.enabled.then(Dispositions::default);
-    initialise(
-        scenario,
-        env,
-        ccg,
-        &mut rng,
-        pr,
-        bounds,
-        dispositions.as_mut(),
-    );
-    let mut leaders = dispositions.map(|d| {
-        let rng = stream(
+    let mut run = CcgRun::start(scenario, env, ccg, replicate, ws, &mut out[0]);
+    for tick in 1..=scenario.months {
+        run.month(tick, &mut out[tick as usize]);
+    }
+}
+
+/// Simulate a group of consecutive CCGs that merge over the run (ODD 7.17), in replicate
+/// `replicate`: each CCG runs on its own streams until it is absorbed, and from the month of a
+/// merger the survivor carries the merged CCG on its streams. `mergers` are the group's events
+/// with indices into `ccgs`, in the order they happen. CCG `c` of the group adds its tallies to
+/// `out[c * ticks..][..ticks]`, `ticks = months + 1`; an absorbed CCG adds nothing from the month
+/// it is absorbed. A group of one is [`simulate_ccg`].
+pub fn simulate_group(
+    scenario: &Scenario,
+    env: &Environment,
+    ccgs: &[Ccg],
+    mergers: &[Merger],
+    replicate: u32,
+    ws: &mut Workspace,
+    out: &mut [Tally],
+) {
+    let ticks = scenario.months as usize + 1;
+    debug_assert_eq!(out.len(), ccgs.len() * ticks);
+    if let [ccg] = ccgs {
+        return simulate_ccg(scenario, env, ccg, replicate, ws, out);
+    }
+    if ws.group.len() < ccgs.len() {
+        ws.group.resize_with(ccgs.len(), Workspace::default);
+    }
+    let mut outs: Vec<&mut [Tally]> = out.chunks_mut(ticks).collect();
+    let mut runs: Vec<Option<CcgRun>> = ws
+        .group
+        .iter_mut()
+        .zip(ccgs)
+        .zip(outs.iter_mut())
+        .map(|((ws, ccg), out)| {
+            Some(CcgRun::start(
+                scenario,
+                env,
+                ccg,
+                replicate,
+                ws,
+                &mut out[0],
+            ))
+        })
+        .collect();
+    for tick in 1..=scenario.months {
+        for m in mergers.iter().filter(|m| m.tick == tick) {
+            let absorbed = runs[m.absorbed].take().expect("a CCG is absorbed once");
+            runs[m.survivor]
+                .as_mut()
+                .expect("a survivor is not absorbed before it absorbs")
+                .absorb(absorbed, tick);
+        }
+        for (run, out) in runs.iter_mut().zip(outs.iter_mut()) {
+            if let Some(run) = run {
+                run.month(tick, &mut out[tick as usize]);
+            }
+        }
+    }
+}
+
+/// One CCG's run in one replicate, a month at a time: its practices (in `ws`), streams and the
+/// state of its mechanisms.
+struct CcgRun<'a> {
+    scenario: &'a Scenario,
+    env: &'a Environment,
+    /// The CCG as it is now: its size changes with mergers (ODD 7.17).
+    ccg: Cow<'a, Ccg>,
+    rng: ModelRng,
+    lanes: Lanes,
+    ws: &'a mut Workspace,
+    leaders: Option<Leaders>,
+    /// The seats when leaders cannot walk away (recounted after a merger).
+    initial_seats: Seats,
+    consts: Constants,
+    /// The policy changes that apply to the CCG ([`Environment::changes_for`]).
+    changes: u64,
+    /// The CCG's last sampled survey of its own members, when answers are expected.
+    internal_tally: Tally,
+    /// The last month's tally, kept when the CCG chooses its level (ODD 7.16).
+    last: Tally,
+    /// The CCG's own adaptations (ODD 7.13), and the policy they make of the one in force,
+    /// rebuilt only when either changes.
+    adapted: Adapted,
+    adapted_policy: Option<(u32, u64, environment::RegimePolicy)>,
+    /// Members' expectations and sense of support (ODD 7.14), CCG-wide.
+    expectations: Expectations,
+    /// The CCG's choices of co-commissioning level (ODD 7.16), on a stream of their own.
+    choice: Option<Choice>,
+    /// Practices that merge (ODD 7.17), on a stream of their own.
+    mergers: Option<PracticeMergers>,
+}
+
+impl<'a> CcgRun<'a> {
+    /// Initialise the CCG (ODD 5) and take the survey of tick 0 into `out0`.
+    fn start(
+        scenario: &'a Scenario,
+        env: &'a Environment,
+        ccg: &'a Ccg,
+        replicate: u32,
+        ws: &'a mut Workspace,
+        out0: &mut Tally,
+    ) -> CcgRun<'a> {
+        let p = &scenario.model;
+        let mut rng = stream(
             scenario.seed,
-            Purpose::Leadership,
+            Purpose::Unit,
             replicate as u64,
             ccg.index as u64,
         );
-        Leaders::new(p, rng, d, pr, bounds)
-    });
-    let initial_seats = Seats::initial(pr);
-    let consts = Constants::new(p);
-
-    let changes = env.changes_for(&ccg.id);
-    let month0 = month_terms(scenario, env, ccg, changes, 0, ccg.levels[0]);
-    // The surveys a CCG reads of its own members (ODD 7.13, 7.16) are sampled whatever the
-    // output's answers: with expected answers they are taken as well, in the months they are read.
-    let adaptation = &p.adaptation;
-    let internal_at = |tick: u32| {
-        consts.expected_answers
-            && (adaptation.enabled && tick > 0 && tick % adaptation.survey_every == 0
-                || env.rounds.contains(tick + 1))
-    };
-    let mut internal = Counts::default();
-    let mut internal_tally: Tally = [0.0; crate::metrics::TALLY_LEN];
-    let mut counts = Counts::default();
-    let sampled = internal_at(0).then_some(&mut internal);
-    vector_phases(
-        &consts,
-        None,
-        pr,
-        draws,
-        &mut lanes,
-        peers,
-        &mut counts,
-        sampled,
-    );
-    counts.add_to(&mut out[0], pr, month0.control, month0.level);
-    initial_seats.add_to(&mut out[0]);
-    if internal_at(0) {
-        internal.add_to(&mut internal_tally, pr, month0.control, month0.level);
+        let lanes = Lanes::from_stream(&mut rng);
+        // Leaders who can walk away (ODD 7.15): on a stream of their own, so that every other
+        // draw is the same with them or without them.
+        let mut dispositions = p.leadership.enabled.then(Dispositions::default);
+        initialise(
+            scenario,
+            env,
+            ccg,
+            &mut rng,
+            &mut ws.practices,
+            &mut ws.bounds,
+            dispositions.as_mut(),
+        );
+        let leaders = dispositions.map(|d| {
+            let rng = stream(
+                scenario.seed,
+                Purpose::Leadership,
+                replicate as u64,
+                ccg.index as u64,
+            );
+            Leaders::new(p, rng, d, &ws.practices, &ws.bounds)
+        });
+        let initial_seats = Seats::initial(&ws.practices);
+        let consts = Constants::new(p);
+        let changes = env.changes_for(&ccg.id);
+        let month0 = month_terms(scenario, env, ccg, changes, 0, ccg.levels[0]);
+        let mut run = CcgRun {
+            scenario,
+            env,
+            ccg: Cow::Borrowed(ccg),
+            rng,
+            lanes,
+            ws,
+            leaders,
+            initial_seats,
+            consts,
+            changes,
+            internal_tally: [0.0; crate::metrics::TALLY_LEN],
+            last: [0.0; crate::metrics::TALLY_LEN],
+            adapted: Adapted::new(),
+            adapted_policy: None,
+            expectations: Expectations::new(&p.expectations, month0.level),
+            choice: Choice::new(scenario, &env.rounds, ccg, replicate),
+            mergers: PracticeMergers::new(scenario, ccg, replicate),
+        };
+        let mut counts = Counts::default();
+        let mut internal = Counts::default();
+        let internal_now = run.internal_at(0);
+        let Workspace {
+            practices: pr,
+            draws,
+            peers,
+            ..
+        } = &mut *run.ws;
+        vector_phases(
+            &run.consts,
+            None,
+            pr,
+            draws,
+            &mut run.lanes,
+            peers,
+            &mut counts,
+            internal_now.then_some(&mut internal),
+        );
+        let patients = run.ccg.patients;
+        counts.add_to(out0, pr, month0.control, month0.level, patients);
+        run.initial_seats.add_to(out0);
+        if internal_now {
+            internal.add_to(
+                &mut run.internal_tally,
+                pr,
+                month0.control,
+                month0.level,
+                patients,
+            );
+        }
+        if run.choice.is_some() {
+            run.last = *out0;
+        }
+        run
     }
 
-    // The CCG's own adaptations (ODD 7.13), and the policy they make of the one in force,
-    // rebuilt only when either changes.
-    let mut adapted = Adapted::new();
-    // Members' expectations and sense of support (ODD 7.14), CCG-wide.
-    let mut expectations = Expectations::new(&p.expectations, month0.level);
-    let mut adapted_policy: Option<(u32, u64, environment::RegimePolicy)> = None;
-    // The CCG's choices of co-commissioning level (ODD 7.16), on a stream of their own.
-    let mut choice = Choice::new(scenario, &env.rounds, ccg, replicate);
-    for tick in 1..=scenario.months {
-        let level = match &mut choice {
+    /// Whether the CCG reads a survey of its own members at the end of `tick` that must be
+    /// sampled apart from the output's: the surveys a CCG reads (ODD 7.13, 7.16) are sampled
+    /// whatever the output's answers, so with expected answers they are taken as well, in the
+    /// months they are read.
+    fn internal_at(&self, tick: u32) -> bool {
+        let adaptation = &self.scenario.model.adaptation;
+        self.consts.expected_answers
+            && (adaptation.enabled && tick > 0 && tick % adaptation.survey_every == 0
+                || self.env.rounds.contains(tick + 1))
+    }
+
+    /// Month `tick` (ODD 3), its tally added to `tally`.
+    fn month(&mut self, tick: u32, tally: &mut Tally) {
+        let internal_now = self.internal_at(tick);
+        let CcgRun {
+            scenario,
+            env,
+            ccg,
+            rng,
+            lanes,
+            ws,
+            leaders,
+            initial_seats,
+            consts,
+            changes,
+            internal_tally,
+            last,
+            adapted,
+            adapted_policy,
+            expectations,
+            choice,
+            mergers,
+        } = self;
+        let (scenario, env) = (*scenario, *env);
+        let p = &scenario.model;
+        let adaptation = &p.adaptation;
+        let Workspace {
+            practices: pr,
+            bounds,
+            draws,
+            peers,
+            actions,
+            ..
+        } = &mut **ws;
+
+        // Practices that merge (ODD 7.17), before anything else of the month.
+        if let Some(m) = mergers.as_mut()
+            && m.month(p, pr, bounds, leaders.as_mut())
+        {
+            let c = ccg.to_mut();
+            c.practices = pr.len() as u32;
+            if leaders.is_none() {
+                *initial_seats = Seats::initial(pr);
+            }
+        }
+
+        let level = match choice {
             Some(c) => {
                 let last = if consts.expected_answers {
-                    &internal_tally
+                    &*internal_tally
                 } else {
-                    &out[tick as usize - 1]
+                    &*last
                 };
                 c.level_at(p, &env.rounds, ccg, tick, last)
             }
             None => ccg.levels[tick as usize],
         };
-        let mut month = month_terms(scenario, env, ccg, changes, tick, level);
+        let mut month = month_terms(scenario, env, ccg, *changes, tick, level);
         if adapted.any() {
             let key = (adapted.version(), month.regime.changes);
             if adapted_policy
                 .as_ref()
                 .is_none_or(|(v, c, _)| (*v, *c) != key)
             {
-                adapted_policy = Some((key.0, key.1, adapted.apply(adaptation, month.regime)));
+                *adapted_policy = Some((key.0, key.1, adapted.apply(adaptation, month.regime)));
             }
             let (_, _, regime) = adapted_policy.as_ref().expect("just built");
             month.regime = regime;
@@ -231,7 +407,6 @@ pub fn simulate_ccg(
                 .months_since(p.leadership.outside_from);
             leaders.review(p, &LeaderTerms::new(p, &month, since), pr, bounds);
         }
-        let tally = &mut out[tick as usize];
         let review_now = month
             .regime
             .escalation
@@ -252,7 +427,7 @@ pub fn simulate_ccg(
         // Phase 1: the CCG's actions.
         if any_rate || review_now.is_some() {
             act(
-                scenario, &month, review_now, pr, actions, &mut lanes, start, tally,
+                scenario, &month, review_now, pr, actions, lanes, start, tally,
             );
         } else {
             lanes.skip(MIX_STEPS * pr.len().div_ceil(LANES));
@@ -264,33 +439,36 @@ pub fn simulate_ccg(
         if p.expectations.enabled {
             terms.trust_fall = expectations.month(&p.expectations, month.level, tally, pr.len());
         }
-        let internal_now = internal_at(tick);
-        internal = Counts::default();
+        let mut internal = Counts::default();
         vector_phases(
-            &consts,
+            consts,
             Some(&terms),
             pr,
             draws,
-            &mut lanes,
+            lanes,
             peers,
             &mut counts,
             internal_now.then_some(&mut internal),
         );
+        let patients = ccg.patients;
         if internal_now {
             // The month's actions, and the sampled answers.
-            internal_tally = *tally;
-            internal.add_to(&mut internal_tally, pr, month.control, month.level);
+            *internal_tally = *tally;
+            internal.add_to(internal_tally, pr, month.control, month.level, patients);
         }
-        counts.add_to(tally, pr, month.control, month.level);
+        counts.add_to(tally, pr, month.control, month.level, patients);
         leaders
             .as_ref()
-            .map_or(initial_seats, Leaders::seats)
+            .map_or(*initial_seats, Leaders::seats)
             .add_to(tally);
+        if choice.is_some() {
+            *last = *tally;
+        }
 
         // The CCG's own survey of its members, read at the end of the month (ODD 7.13).
         if adaptation.enabled && tick % adaptation.survey_every == 0 {
             let own = if consts.expected_answers {
-                &internal_tally
+                &*internal_tally
             } else {
                 &*tally
             };

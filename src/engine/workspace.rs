@@ -17,6 +17,8 @@ pub struct Workspace {
     pub(super) peers: Peers,
     /// The actions each practice receives this month, as a bit mask.
     pub(super) actions: Vec<u8>,
+    /// The workspaces of a group of CCGs that merge (ODD 7.17), one per CCG of the group.
+    pub(super) group: Vec<Workspace>,
 }
 
 /// Locality means, one entry per practice (the mean of the practice's own locality).

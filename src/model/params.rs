@@ -224,6 +224,8 @@ pub struct Params {
     pub co_commissioning: CoCommissioning,
     /// Leaders who can walk away: seats that fall vacant and members' representation (ODD 7.15).
     pub leadership: Leadership,
+    /// Practices that merge into their neighbours, and CCGs that merge (ODD 7.17).
+    pub mergers: Mergers,
 }
 
 /// Shared state dynamics (ODD 7.0).
@@ -710,6 +712,44 @@ impl Default for Leadership {
     }
 }
 
+/// Mergers (ODD 7.17): practices merge into a neighbour of their locality at a yearly rate, and
+/// at each reorganisation the smallest CCGs merge with a neighbour until no more than the
+/// round's count remain. Each default's source is in `docs/ODD.md`, 7.17.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Mergers {
+    pub enabled: bool,
+    /// Yearly rate r at which practices merge into another of their locality (closures
+    /// included): without other change a CCG's practice count falls as e^(-r t), t in years.
+    pub practice_rate: f32,
+    /// The reorganisations of CCGs: from each round's month, CCGs merge until at most its
+    /// `ccgs` remain.
+    pub ccg_rounds: Vec<CcgRound>,
+}
+
+/// One reorganisation of CCGs (ODD 7.17, eq. M4).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CcgRound {
+    /// The month the merged CCGs start.
+    pub from: Month,
+    /// At most this many CCGs remain.
+    pub ccgs: u32,
+}
+
+impl Default for Mergers {
+    fn default() -> Self {
+        Mergers {
+            enabled: false,
+            practice_rate: 0.0294,
+            ccg_rounds: vec![CcgRound {
+                from: Month::new(2018, 4).expect("a valid month"),
+                ccgs: 195,
+            }],
+        }
+    }
+}
+
 /// Mechanism 9 (ODD 7.9).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -1124,6 +1164,28 @@ impl Params {
             -1.0,
             1.0,
         );
+
+        let m = &self.mergers;
+        let mut c = checker.sub("mergers");
+        c.range("practice_rate", m.practice_rate, 0.0, 1.0);
+        if m.ccg_rounds.windows(2).any(|w| w[0].from >= w[1].from) {
+            c.problem(
+                "ccg_rounds",
+                "must be in increasing order of month, each month once",
+            );
+        }
+        if m.ccg_rounds.windows(2).any(|w| w[1].ccgs > w[0].ccgs) {
+            c.problem(
+                "ccg_rounds",
+                "a later round cannot leave more CCGs than an earlier one",
+            );
+        }
+        if m.ccg_rounds.iter().any(|r| r.ccgs == 0) {
+            c.problem(
+                "ccg_rounds",
+                "each round must leave at least one CCG (ccgs >= 1)",
+            );
+        }
     }
 }
 

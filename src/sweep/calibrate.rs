@@ -21,12 +21,13 @@ use super::spec::{
     self, Base, Domain, Parameter, ParameterFile, PointModel, build_model, located, parse_toml,
     problem, read,
 };
-use crate::engine::{Workspace, empty_tallies, simulate_ccg};
+use crate::engine::{Workspace, empty_tallies, simulate_group};
 use crate::experiment::Interrupted;
-use crate::metrics::{METRICS, add_into, metric_index};
+use crate::metrics::{METRICS, TALLY_LEN, add_into, metric_index};
 use crate::model::params::Problem;
 use crate::output::manifest::sha256_hex;
 use crate::output::{PendingFile, number};
+use crate::population::MergerPlan;
 use crate::rng::{Purpose, derive_seed, stream};
 use crate::scenario::{check_folder_name, check_seed};
 use crate::words::count;
@@ -179,16 +180,22 @@ impl Calibration {
                 env,
             } => {
                 let mut ws = Workspace::default();
-                let mut buf = empty_tallies(&scenario);
+                let mut buf = Vec::new();
+                let ticks = scenario.months as usize + 1;
                 for r in 0..replicates {
                     let mut total = empty_tallies(&scenario);
                     let structure =
                         super::spec::point_structure(&scenario, &population, &structures, r);
-                    for ccg in &structure.ccgs {
-                        buf.iter_mut().for_each(|t| t.fill(0.0));
-                        simulate_ccg(&scenario, &env, ccg, r, &mut ws, &mut buf);
-                        for (dst, src) in total.iter_mut().zip(&buf) {
-                            add_into(dst, src);
+                    let plan = MergerPlan::new(&scenario, &structure);
+                    for (group, mergers) in plan.groups.iter().zip(&plan.mergers) {
+                        buf.clear();
+                        buf.resize(group.len() * ticks, [0.0; TALLY_LEN]);
+                        let ccgs = &structure.ccgs[group.clone()];
+                        simulate_group(&scenario, &env, ccgs, mergers, r, &mut ws, &mut buf);
+                        for ccg in buf.chunks(ticks) {
+                            for (dst, src) in total.iter_mut().zip(ccg) {
+                                add_into(dst, src);
+                            }
                         }
                     }
                     let row = self

@@ -19,11 +19,11 @@ use toml::Value;
 use super::design::Design;
 use super::error::SweepError;
 use super::spec::{At, Base, Domain, PointModel, Sweep, located, point_structure, read};
-use crate::engine::{Workspace, simulate_ccg};
+use crate::engine::{Workspace, simulate_ccg, simulate_group};
 use crate::integrity::Measure;
 use crate::metrics::{METRICS, TALLY_LEN, Tally, add_into};
 use crate::output::{OutputExists, PendingFile, number};
-use crate::population::Population;
+use crate::population::{MergerPlan, Population};
 use crate::rng::{Purpose, stream};
 use crate::stats::Welford;
 
@@ -699,13 +699,34 @@ fn run_chunk(
                     } => {
                         let ccgs = population.ccgs.len();
                         let (r, c) = (rem / ccgs, rem % ccgs);
+                        let ticks = scenario.months as usize + 1;
                         buf.clear();
-                        buf.resize(scenario.months as usize + 1, [0.0; TALLY_LEN]);
-                        if !cancel.load(Ordering::Relaxed) {
-                            let p = point_structure(scenario, population, structures, r as u32);
+                        if cancel.load(Ordering::Relaxed) {
+                            return UnitResult::Tallies(Vec::new());
+                        }
+                        let p = point_structure(scenario, population, structures, r as u32);
+                        if scenario.model.mergers.enabled {
+                            // CCGs that merge run together, in the unit of the group's first
+                            // CCG; the group's other units are empty (ODD 7.17).
+                            let plan = MergerPlan::new(scenario, &p);
+                            let g = plan.groups.partition_point(|g| g.end <= c);
+                            let group = plan.groups[g].clone();
+                            if group.start == c {
+                                buf.resize(group.len() * ticks, [0.0; TALLY_LEN]);
+                                let ccgs = &p.ccgs[group];
+                                let mergers = &plan.mergers[g];
+                                simulate_group(scenario, env, ccgs, mergers, r as u32, ws, buf);
+                            }
+                        } else {
+                            buf.resize(ticks, [0.0; TALLY_LEN]);
                             simulate_ccg(scenario, env, &p.ccgs[c], r as u32, ws, buf);
                         }
-                        UnitResult::Tallies(needed[i].iter().map(|&t| buf[t as usize]).collect())
+                        // The needed ticks of each CCG the unit simulated, CCG by CCG.
+                        UnitResult::Tallies(
+                            buf.chunks(ticks)
+                                .flat_map(|ccg| needed[i].iter().map(|&t| ccg[t as usize]))
+                                .collect(),
+                        )
                     }
                     PointModel::Builtin {
                         model,
@@ -739,8 +760,10 @@ fn run_chunk(
                         let UnitResult::Tallies(t) = unit else {
                             unreachable!()
                         };
-                        for (dst, src) in total.iter_mut().zip(t) {
-                            add_into(dst, src);
+                        for ccg in t.chunks(needed[i].len().max(1)) {
+                            for (dst, src) in total.iter_mut().zip(ccg) {
+                                add_into(dst, src);
+                            }
                         }
                     }
                     let at = |tick: u32, metric: usize| -> Option<f64> {
