@@ -8,6 +8,8 @@
 //!   a = (0, 1, 4.5, 9, 99, 99, 99, 99) (Saltelli et al. 2010).
 //! - `normal_mean`: y is the mean of 25 draws from Normal(mu, 0.5), a stochastic toy with one
 //!   parameter, for checking that calibration recovers a known `mu`.
+//! - `box`: y = 1 inside the box 0.2 <= x1 <= 0.6, x2 >= 0.5 of [0, 1]^4 and 0 outside (x3 and
+//!   x4 do nothing), for checking that scenario discovery finds a known region.
 
 use rand_distr::{Distribution, Normal};
 
@@ -21,6 +23,9 @@ pub const G_A: [f64; 8] = [0.0, 1.0, 4.5, 9.0, 99.0, 99.0, 99.0, 99.0];
 /// Draws averaged per run of `normal_mean`, and their standard deviation.
 pub const NORMAL_MEAN_DRAWS: usize = 25;
 pub const NORMAL_MEAN_SD: f64 = 0.5;
+/// The region of `box` where y = 1: the limits of x1 and the lower limit of x2.
+pub const BOX_X1: [f64; 2] = [0.2, 0.6];
+pub const BOX_X2_LOW: f64 = 0.5;
 
 /// One input of a test model: its name (the parameter path in a sweep file), the domain a range
 /// must stay within, and the value it takes when not varied.
@@ -119,13 +124,15 @@ pub enum TestModel {
     Ishigami,
     GFunction,
     NormalMean,
+    Box,
 }
 
 impl TestModel {
-    pub const ALL: [TestModel; 3] = [
+    pub const ALL: [TestModel; 4] = [
         TestModel::Ishigami,
         TestModel::GFunction,
         TestModel::NormalMean,
+        TestModel::Box,
     ];
 
     /// The name used in files.
@@ -134,6 +141,7 @@ impl TestModel {
             TestModel::Ishigami => "ishigami",
             TestModel::GFunction => "g_function",
             TestModel::NormalMean => "normal_mean",
+            TestModel::Box => "box",
         }
     }
 
@@ -146,6 +154,7 @@ impl TestModel {
             TestModel::Ishigami => &ISHIGAMI_INPUTS,
             TestModel::GFunction => &G_INPUTS,
             TestModel::NormalMean => &NORMAL_MEAN_INPUTS,
+            TestModel::Box => &G_INPUTS[..4],
         }
     }
 
@@ -168,6 +177,10 @@ impl TestModel {
                 let d = Normal::new(x[0], NORMAL_MEAN_SD).expect("finite mean, positive sd");
                 (0..NORMAL_MEAN_DRAWS).map(|_| d.sample(rng)).sum::<f64>()
                     / NORMAL_MEAN_DRAWS as f64
+            }
+            TestModel::Box => {
+                let inside = (BOX_X1[0]..=BOX_X1[1]).contains(&x[0]) && x[1] >= BOX_X2_LOW;
+                f64::from(u8::from(inside))
             }
         }
     }
