@@ -46,6 +46,9 @@ pub enum Command {
     Sensitivity(SensitivityArgs),
     /// Calibrate scenario parameters to survey targets by ABC-SMC.
     Calibrate(CalibrateArgs),
+    /// Scenario discovery (PRIM) on a finished sweep: the boxes of parameter space where an
+    /// output falls below or rises above a threshold.
+    Discover(DiscoverArgs),
     /// Join the folders of a sharded sweep into the folder a single run would write.
     Merge(MergeArgs),
     /// The effect of each run against a reference run on every metric at every tick, paired by
@@ -141,6 +144,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Sweep(args) => sweep_command(args),
         Command::Sensitivity(args) => sensitivity_command(args),
         Command::Calibrate(args) => calibrate_command(args),
+        Command::Discover(args) => discover_command(args),
         Command::Merge(args) => merge_command(args),
         Command::Compare(args) => compare_command(args),
         Command::Report(args) => report_command(args),
@@ -181,7 +185,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 /// A command-line value that is out of range.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct UsageError(String);
+pub struct UsageError(pub String);
 
 impl UsageError {
     pub fn new(message: impl Into<String>) -> UsageError {
@@ -668,6 +672,51 @@ pub struct SensitivityArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("side").required(true).args(["below", "above"])))]
+pub struct DiscoverArgs {
+    /// A finished sweep folder (typically an lhs design over policy and uncertain parameters).
+    pub sweep_dir: PathBuf,
+    /// The sweep output whose point means are classified, as summary.csv's `metric` column
+    /// names it.
+    #[arg(long, value_name = "NAME")]
+    pub output: String,
+    /// The outcome of interest is a point mean below this value.
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub below: Option<f64>,
+    /// The outcome of interest is a point mean above this value.
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub above: Option<f64>,
+    /// Share of a box's points each peel removes.
+    #[arg(long, default_value_t = 0.05)]
+    pub peel_alpha: f64,
+    /// Share of a box's points each paste adds.
+    #[arg(long, default_value_t = 0.05)]
+    pub paste_alpha: f64,
+    /// Smallest share of all points a box may hold.
+    #[arg(long, default_value_t = 0.05)]
+    pub mass_min: f64,
+    /// Density the chosen box must reach: of the boxes at least this dense, the one with the
+    /// highest coverage is reported.
+    #[arg(long, default_value_t = 0.8)]
+    pub min_density: f64,
+    /// Report this box of the trajectory (its number in trajectory.csv) instead.
+    #[arg(long = "box", value_name = "K")]
+    pub box_index: Option<usize>,
+    /// Output folder [default: SWEEP_DIR/discover_<NAME>_<below|above>_<X>].
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing output folder.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not print the box.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Read a sweep folder written by an earlier ccgsim, whose manifest carries no checksums.
+    #[arg(long)]
+    pub accept_unverified: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct CalibrateArgs {
     /// The calibration file (TOML; see docs/experiments.md).
     pub calibration: PathBuf,
@@ -875,6 +924,41 @@ fn sensitivity_command(args: SensitivityArgs) -> anyhow::Result<()> {
             );
         }
         eprintln!("-> {}", args.sweep_dir.join("sensitivity.csv").display());
+    }
+    Ok(())
+}
+
+fn discover_command(args: DiscoverArgs) -> anyhow::Result<()> {
+    use crate::sweep::discover::{DiscoverRequest, PrimSettings, Side, describe, discover};
+    let (side, threshold) = match (args.below, args.above) {
+        (Some(x), None) => (Side::Below, x),
+        (None, Some(x)) => (Side::Above, x),
+        _ => unreachable!("clap requires exactly one of --below and --above"),
+    };
+    let request = DiscoverRequest {
+        sweep_dir: args.sweep_dir,
+        output: args.output,
+        side,
+        threshold,
+        settings: PrimSettings {
+            peel_alpha: args.peel_alpha,
+            paste_alpha: args.paste_alpha,
+            mass_min: args.mass_min,
+            min_density: args.min_density,
+        },
+        box_index: args.box_index,
+        out: args.out,
+        force: args.force,
+        accept_unverified: args.accept_unverified,
+    };
+    let found = discover(&request)?;
+    if !args.quiet {
+        write_stdout(describe(&request, &found).as_bytes())?;
+        eprintln!(
+            "-> {}, {}",
+            found.dir.join("trajectory.csv").display(),
+            found.dir.join("boxes.csv").display()
+        );
     }
     Ok(())
 }

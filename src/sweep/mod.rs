@@ -10,6 +10,7 @@
 pub mod abc;
 pub mod calibrate;
 pub mod design;
+pub mod discover;
 pub mod error;
 pub mod journal;
 pub mod merge;

@@ -291,7 +291,7 @@ pub fn analyse(
             .into());
         }
     }
-    let per_output = read_means(dir, &m)?;
+    let per_output = read_means(dir, &m, false)?;
     let mut rows = Vec::new();
     for (o, y) in m.outputs.iter().zip(&per_output) {
         match &m.design {
@@ -363,7 +363,13 @@ pub fn analyse(
 
 /// Each output's mean at each point, from `summary.csv`: every (point, output) exactly once, each
 /// mean a finite number (the indices are undefined otherwise).
-fn read_means(dir: &Path, m: &SweepManifest) -> anyhow::Result<Vec<Vec<f64>>> {
+/// Each output's mean at each point, from summary.csv. A mean that is not a finite number (`NA`:
+/// the output is undefined there) is an error unless `allow_undefined`, which keeps it as NaN.
+pub(super) fn read_means(
+    dir: &Path,
+    m: &SweepManifest,
+    allow_undefined: bool,
+) -> anyhow::Result<Vec<Vec<f64>>> {
     let path = dir.join("summary.csv");
     let mut r = csv::Reader::from_path(&path).map_err(|e| SweepError::Folder {
         path: path.clone(),
@@ -440,6 +446,7 @@ fn read_means(dir: &Path, m: &SweepManifest) -> anyhow::Result<Vec<Vec<f64>>> {
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite())
+            .or(allow_undefined.then_some(f64::NAN))
             .ok_or_else(|| {
                 at(format!(
                     "column `mean`: \"{}\" (point {p}, {}) is not a finite number; the sensitivity \
