@@ -16,3 +16,4 @@
 //! sorts with explicit tie-breaks, and floating-point comparisons by `total_cmp`.
 
 pub mod hypervolume;
+pub mod problems;
