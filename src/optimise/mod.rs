@@ -16,4 +16,5 @@
 //! sorts with explicit tie-breaks, and floating-point comparisons by `total_cmp`.
 
 pub mod hypervolume;
+pub mod nsga2;
 pub mod problems;
