@@ -7,8 +7,14 @@
 //!   reference implementation. Its steps ([`nsga2::initial`], [`nsga2::offspring`],
 //!   [`nsga2::select`]) take and return plain vectors, so a caller can evaluate each batch itself
 //!   (in parallel, say); [`nsga2::minimise`] strings them together for a cheap objective function.
+//!   [`nsga2::Archive`] keeps every non-dominated point evaluated, for a final choice of the
+//!   population's size by [`hypervolume::greedy_subset`]: in three objectives NSGA-II's crowding
+//!   distance spreads its own population unevenly (on DTLZ2, about 93% of the hypervolume of an
+//!   evenly spread set of the same size, however long it runs), and the archive's greedy subset
+//!   closes the gap (over 99% after 100 generations).
 //! - [`hypervolume`]: the exact hypervolume (S-metric; Zitzler and Thiele 1998) of a set of points
-//!   against a reference point, the measure of quality used to compare fronts.
+//!   against a reference point, the measure of quality used to compare fronts, and the greedy
+//!   choice of a subset of given size by hypervolume contribution.
 //! - [`problems`]: standard test problems with known Pareto fronts (ZDT1, ZDT2 and DTLZ2), to
 //!   check the optimiser.
 //!

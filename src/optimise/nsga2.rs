@@ -155,7 +155,7 @@ pub fn pareto_indices(pop: &[Individual]) -> Vec<usize> {
 
 /// Crowding distance of the members of one front (Deb et al. 2002, section III-B): for each
 /// objective, sort the front by it; the two extremes get an infinite distance and every other
-/// member adds the normalised gap between its neighbours, (f_m[next] - f_m[prev]) / (f_m^max -
+/// member adds the normalised gap between its neighbours, (f_m(next) - f_m(previous)) / (f_m^max -
 /// f_m^min) (an objective with no range adds nothing). The result is aligned with `front`.
 /// Ties in an objective are ordered by index, so the result is deterministic.
 pub fn crowding_distance(pop: &[Individual], front: &[usize]) -> Vec<f64> {
@@ -454,6 +454,10 @@ impl Archive {
     }
 }
 
+/// A problem as [`minimise`] takes it: decision variables to (objective values, total constraint
+/// violation >= 0).
+pub type Evaluation<'a> = dyn Fn(&[f64]) -> (Vec<f64>, f64) + 'a;
+
 /// Run NSGA-II on a cheap objective function for `generations` generations and return the final
 /// population.
 ///
@@ -463,7 +467,7 @@ impl Archive {
 /// `on_generation` is called with 0 and the initial population, then with each generation's
 /// number (1, 2, ...) and its selected population.
 pub fn minimise(
-    problem: &dyn Fn(&[f64]) -> (Vec<f64>, f64),
+    problem: &Evaluation<'_>,
     bounds: &[(f64, f64)],
     settings: &Settings,
     generations: usize,
