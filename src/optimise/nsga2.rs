@@ -765,6 +765,17 @@ mod tests {
         (pop, archive)
     }
 
+    #[test]
+    fn the_steps_on_their_own_make_the_same_run_as_the_driver() {
+        let (by_steps, archive) = run_with_archive(Problem::Zdt1, 20, 10, 9);
+        assert_eq!(by_steps, run(Problem::Zdt1, 20, 10, 9));
+        // The archive holds every non-dominated point of the final population.
+        for i in pareto_indices(&by_steps) {
+            assert!(!archive.members().iter().any(|m| dominates(m, &by_steps[i])));
+            assert!(archive.members().iter().any(|m| m.f == by_steps[i].f));
+        }
+    }
+
     /// The hypervolume of `size` archive members chosen greedily by hypervolume contribution.
     fn greedy_archive_hypervolume(archive: &Archive, reference: &[f64], size: usize) -> f64 {
         let points: Vec<Vec<f64>> = archive.members().iter().map(|m| m.f.clone()).collect();
