@@ -23,6 +23,7 @@ pub mod integrity;
 pub mod limits;
 pub mod metrics;
 pub mod model;
+pub mod optimise;
 pub mod output;
 pub mod population;
 pub mod report;
