@@ -49,6 +49,9 @@ pub enum Command {
     /// Scenario discovery (PRIM) on a finished sweep: the boxes of parameter space where an
     /// output falls below or rises above a threshold.
     Discover(DiscoverArgs),
+    /// Multi-objective search (NSGA-II) for the policies worth choosing, robust over an
+    /// uncertainty set, or on a built-in test problem.
+    Optimise(OptimiseArgs),
     /// Join the folders of a sharded sweep into the folder a single run would write.
     Merge(MergeArgs),
     /// The effect of each run against a reference run on every metric at every tick, paired by
@@ -145,6 +148,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Sensitivity(args) => sensitivity_command(args),
         Command::Calibrate(args) => calibrate_command(args),
         Command::Discover(args) => discover_command(args),
+        Command::Optimise(args) => optimise_command(args),
         Command::Merge(args) => merge_command(args),
         Command::Compare(args) => compare_command(args),
         Command::Report(args) => report_command(args),
@@ -162,6 +166,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.is::<Interrupted>()
         || err.is::<Stopped>()
         || err.is::<crate::sweep::calibrate::CalibrationStopped>()
+        || err.is::<crate::optimise::run::SearchStopped>()
         || err.is::<crate::signals::LateSignal>()
         || err.is::<crate::signals::StoppedKeeping>()
     {
@@ -171,6 +176,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         || err.is::<crate::output::OutputFolder>()
         || err.is::<UsageError>()
         || err.is::<SweepError>()
+        || err.is::<crate::optimise::run::Infeasible>()
         || err.is::<crate::compare::CompareError>()
         || err.is::<crate::report::ReportError>()
         || err.is::<crate::limits::TooBig>()
@@ -717,6 +723,26 @@ pub struct DiscoverArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct OptimiseArgs {
+    /// The optimisation file (TOML; see docs/experiments.md).
+    pub file: PathBuf,
+    /// Output folder [default: results/<optimisation name>].
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Continue an interrupted search in the output folder from its last finished generation.
+    #[arg(long)]
+    pub resume: bool,
+    /// Overwrite an existing, non-empty output folder.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub resources: Resources,
+    /// No progress or table.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct CalibrateArgs {
     /// The calibration file (TOML; see docs/experiments.md).
     pub calibration: PathBuf,
@@ -958,6 +984,45 @@ fn discover_command(args: DiscoverArgs) -> anyhow::Result<()> {
             "-> {}, {}",
             found.dir.join("trajectory.csv").display(),
             found.dir.join("boxes.csv").display()
+        );
+    }
+    Ok(())
+}
+
+fn optimise_command(args: OptimiseArgs) -> anyhow::Result<()> {
+    use crate::optimise::run::{Optimisation, OptimiseOptions, optimise};
+    let clock = Instant::now();
+    let o = Optimisation::load(&args.file)?;
+    let (pool, threads) = thread_pool(&args.resources)?;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(&o.name));
+    let options = OptimiseOptions {
+        resume: args.resume,
+        force: args.force,
+        quiet: args.quiet,
+        stop_after: test_hook(STOP_AFTER_GENERATIONS_ENV, "generations")?,
+    };
+    let cancel = cancel_flag();
+    let found = pool.install(|| optimise(&o, &dir, &options, cancel))?;
+    if !args.quiet {
+        write_stdout(
+            format!(
+                "{} Pareto policies (hypervolume {}):\n{}",
+                found.pareto,
+                crate::output::number(Some(found.hypervolume)),
+                found.table
+            )
+            .as_bytes(),
+        )?;
+        eprintln!(
+            "{}: {} in {:.2} s on {} -> {}",
+            o.name,
+            count(found.evaluations, "evaluation"),
+            clock.elapsed().as_secs_f64(),
+            count(threads, "thread"),
+            found.dir.display()
         );
     }
     Ok(())

@@ -38,6 +38,10 @@ pub enum Purpose {
     /// merge, for one CCG in one replicate (indices: replicate, CCG index). Drawn only when
     /// `model.mergers.enabled`.
     Mergers = 9,
+    /// `ccgsim optimise`: (0, state) the master seed of a state of the world, shared by every
+    /// candidate (common random numbers); (1, parameter) the Latin hypercube of the states;
+    /// (2, generation) the variation (initial population, selection, crossover, mutation).
+    Optimise = 10,
 }
 
 /// SplitMix64 finaliser: a bijective mix of 64 bits (Steele, Lea and Flood 2014).

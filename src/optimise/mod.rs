@@ -24,3 +24,4 @@
 pub mod hypervolume;
 pub mod nsga2;
 pub mod problems;
+pub mod run;

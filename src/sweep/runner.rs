@@ -635,7 +635,7 @@ enum UnitResult {
 }
 
 /// Output values of each point of `chunk` (by replicate, then output); `None` where undefined.
-type ChunkOutputs = Vec<Vec<Vec<Option<f64>>>>;
+pub(crate) type ChunkOutputs = Vec<Vec<Vec<Option<f64>>>>;
 
 fn run_chunk(
     sweep: &Sweep,
@@ -659,13 +659,25 @@ fn run_chunk(
             Ok(text) => located(&text, &sweep.path, p),
             Err(e) => e,
         })?;
+    evaluate_models(&models, &sweep.outputs, sweep.replicates, cancel)
+}
+
+/// Run `replicates` replicates of each model in parallel, units (replicate, CCG) spread over the
+/// rayon pool, and read `outputs` from each: `[model][replicate][output]`, `None` where a metric
+/// is undefined. The sums are taken in a fixed order, so the values do not depend on the
+/// threads.
+pub(crate) fn evaluate_models(
+    models: &[PointModel],
+    outputs: &[super::spec::Output],
+    replicates: u32,
+    cancel: &AtomicBool,
+) -> anyhow::Result<ChunkOutputs> {
     // The ticks each point's outputs read, in increasing order.
     let needed: Vec<Vec<u32>> = models
         .iter()
         .map(|m| match m {
             PointModel::Ccg { scenario, .. } => {
-                let mut t: Vec<u32> = sweep
-                    .outputs
+                let mut t: Vec<u32> = outputs
                     .iter()
                     .flat_map(|o| o.ticks(scenario.months))
                     .collect();
@@ -676,10 +688,10 @@ fn run_chunk(
             PointModel::Builtin { .. } => Vec::new(),
         })
         .collect();
-    let reps = sweep.replicates as usize;
+    let reps = replicates as usize;
     let mut starts = Vec::with_capacity(models.len() + 1);
     starts.push(0usize);
-    for m in &models {
+    for m in models {
         starts.push(starts.last().unwrap() + reps * m.units_per_replicate());
     }
     let total = *starts.last().unwrap();
@@ -752,7 +764,7 @@ fn run_chunk(
                     let UnitResult::Value(y) = rep[0] else {
                         unreachable!()
                     };
-                    vec![Some(y); sweep.outputs.len()]
+                    vec![Some(y); outputs.len()]
                 }
                 PointModel::Ccg { scenario, .. } => {
                     let mut total = vec![[0.0; TALLY_LEN]; needed[i].len()];
@@ -770,8 +782,7 @@ fn run_chunk(
                         let pos = needed[i].binary_search(&tick).ok()?;
                         METRICS[metric].value(&total[pos])
                     };
-                    sweep
-                        .outputs
+                    outputs
                         .iter()
                         .map(|o| {
                             let metric = o.metric.expect("scenario outputs name a metric");
