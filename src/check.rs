@@ -1,5 +1,5 @@
 //! `ccgsim check`: validate an input file without running it and say, in one line, what it is and
-//! how to use it. A TOML file is a scenario, a sweep or a calibration file; which one is told by
+//! how to use it. A TOML file is a scenario, a sweep, a calibration or an optimisation file; which one is told by
 //! its top-level keys (only a sweep has `[design]`, only a calibration has `targets`), and the file
 //! is then validated by that kind's own loader, so `check` reports exactly the errors (file, line,
 //! column, key; exit code 2) that `run`, `sweep` or `calibrate` would.
@@ -24,10 +24,21 @@ pub enum InputKind {
     Sweep,
     /// A calibration file, for `ccgsim calibrate` (docs/experiments.md).
     Calibration,
+    /// An optimisation file, for `ccgsim optimise` (docs/experiments.md).
+    Optimisation,
 }
 
 /// Top-level keys only a calibration file has.
 const CALIBRATION_KEYS: [&str; 3] = ["targets", "match", "abc"];
+/// Top-level keys only an optimisation file has.
+const OPTIMISATION_KEYS: [&str; 6] = [
+    "objectives",
+    "variables",
+    "problem",
+    "search",
+    "uncertain",
+    "constraints",
+];
 /// Top-level keys a sweep file has and a scenario file cannot (`scenario` names a sweep's base).
 const SWEEP_KEYS: [&str; 5] = ["design", "parameters", "outputs", "set", "scenario"];
 
@@ -42,6 +53,8 @@ impl InputKind {
         let has = |keys: &[&str]| keys.iter().any(|k| table.contains_key(*k));
         if has(&CALIBRATION_KEYS) {
             InputKind::Calibration
+        } else if has(&OPTIMISATION_KEYS) {
+            InputKind::Optimisation
         } else if has(&SWEEP_KEYS) {
             InputKind::Sweep
         } else {
@@ -55,6 +68,7 @@ impl InputKind {
             InputKind::Scenario => "scenario file",
             InputKind::Sweep => "sweep file",
             InputKind::Calibration => "calibration file",
+            InputKind::Optimisation => "optimisation file",
         }
     }
 }
@@ -136,6 +150,25 @@ pub fn check_file(path: &Path, threads: usize, max_memory: Option<u128>) -> anyh
                 count(c.settings.generations, "generation"),
                 count(c.replicates, "replicate"),
                 footprint.describe(threads),
+            )
+        }
+        InputKind::Optimisation => {
+            let o = crate::optimise::run::Optimisation::load(path)?;
+            let target = match &o.target {
+                crate::optimise::run::Target::Problem(p) => format!("test problem {}", p.name()),
+                crate::optimise::run::Target::Scenario(_) => {
+                    count(o.variables.len(), "decision variable")
+                }
+            };
+            format!(
+                "{shown}: ok, an {} ({target}, {}, {}, population {} x {} after the first, {} x {} per candidate); run it with `ccgsim optimise {shown}`",
+                InputKind::Optimisation.describe(),
+                count(o.objectives.len(), "objective"),
+                count(o.constraints.len(), "constraint"),
+                o.population,
+                count(o.generations, "generation"),
+                count(o.states, "state"),
+                count(o.replicates, "replicate"),
             )
         }
     })
