@@ -655,6 +655,49 @@ impl Optimisation {
         })
     }
 
+    /// What the search needs (see [`crate::limits`]): the models of one generation's candidates
+    /// in every state at once, their tallies and a workspace per thread, and every evaluation
+    /// kept (each state's and replicate's outputs) for the final intervals and the resume.
+    pub fn footprint(&self, threads: usize) -> crate::limits::Footprint {
+        use crate::limits::Shape;
+        let (shape, months) = match &self.target {
+            Target::Scenario(Base::Scenario(b)) => {
+                (Shape::of_scenario(&b.scenario), b.scenario.months)
+            }
+            _ => (
+                Shape {
+                    ccgs: 0,
+                    practices: 0,
+                    largest: 0,
+                },
+                0,
+            ),
+        };
+        let candidates = (self.population * (self.generations + 1) + 1) as u128;
+        let in_flight = (self.population * self.states) as u128;
+        let practice_months = candidates
+            * self.states as u128
+            * self.replicates as u128
+            * shape.practices
+            * months as u128;
+        let mut f = crate::limits::points(
+            months,
+            &shape,
+            in_flight,
+            self.replicates,
+            threads,
+            practice_months,
+        );
+        let outputs = (self.objectives.len() + self.constraints.len()) as u128;
+        let per_candidate = 8
+            * (self.bounds().len() as u128
+                + self.states as u128 * self.replicates as u128 * outputs.max(1))
+            + 96;
+        f.parts
+            .push(("evaluations kept", 2 * per_candidate * candidates));
+        f
+    }
+
     /// Decision variables of the search, each on the unit interval (a scenario's variables map
     /// it onto their range or list, as a sweep's design does), or the problem's own.
     fn bounds(&self) -> Vec<(f64, f64)> {
@@ -1573,9 +1616,7 @@ fn write_results(
         }
     }
 
-    let manifest = PendingFile::new(dir, "manifest.json")?;
-    {
-        use std::io::Write;
+    let manifest = {
         let record = OptimiseManifest {
             ccgsim_version: env!("CARGO_PKG_VERSION"),
             optimisation: &o.name,
@@ -1622,11 +1663,9 @@ fn write_results(
             pareto: pareto.len(),
             files: files.clone(),
         };
-        let mut w = manifest.writer()?;
-        serde_json::to_writer_pretty(&mut w, &record)?;
-        w.write_all(b"\n")?;
-        w.flush()?;
-    }
+        // The checksums of the three tables, which the report verifies before reading them.
+        crate::integrity::write_manifest(dir, &record, &[&evaluations, &generations, &pareto_file])?
+    };
     let mut all = vec![evaluations, generations, pareto_file];
     all.extend(policy_files);
     all.push(manifest);

@@ -511,7 +511,6 @@ struct DiscoverManifest<'a> {
     undefined_points: usize,
     boxes: usize,
     chosen_box: usize,
-    files: [&'a str; 2],
 }
 
 /// The inputs of the sweep in `dir`, from points.csv, as PRIM's dimensions: a range parameter is
@@ -811,7 +810,6 @@ pub fn discover(req: &DiscoverRequest) -> anyhow::Result<Discovery> {
         }
         finish(w)?;
     }
-    let manifest = PendingFile::new(&out, "manifest.json")?;
     let record = DiscoverManifest {
         ccgsim_version: env!("CARGO_PKG_VERSION"),
         sweep: &m.sweep,
@@ -825,15 +823,9 @@ pub fn discover(req: &DiscoverRequest) -> anyhow::Result<Discovery> {
         undefined_points: undefined,
         boxes: trajectory.boxes.len(),
         chosen_box: chosen,
-        files: ["trajectory.csv", "boxes.csv"],
     };
-    {
-        use std::io::Write;
-        let mut w = manifest.writer()?;
-        serde_json::to_writer_pretty(&mut w, &record)?;
-        w.write_all(b"\n")?;
-        w.flush()?;
-    }
+    // The manifest records the files' checksums, which the report verifies before reading them.
+    let manifest = crate::integrity::write_manifest(&out, &record, &[&traj, &boxes])?;
     PendingFile::commit_all(vec![traj, boxes, manifest])?;
     let label = crate::metrics::metric_index(&m.outputs[o].metric)
         .map(|i| crate::metrics::METRICS[i].label.to_string());
