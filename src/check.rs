@@ -154,6 +154,8 @@ pub fn check_file(path: &Path, threads: usize, max_memory: Option<u128>) -> anyh
         }
         InputKind::Optimisation => {
             let o = crate::optimise::run::Optimisation::load(path)?;
+            let footprint = o.footprint(threads);
+            limits::enforce(what, &footprint, threads, max_memory, limits::SWEEP_ADVICE)?;
             let target = match &o.target {
                 crate::optimise::run::Target::Problem(p) => format!("test problem {}", p.name()),
                 crate::optimise::run::Target::Scenario(_) => {
@@ -161,7 +163,7 @@ pub fn check_file(path: &Path, threads: usize, max_memory: Option<u128>) -> anyh
                 }
             };
             format!(
-                "{shown}: ok, an {} ({target}, {}, {}, population {} x {} after the first, {} x {} per candidate); run it with `ccgsim optimise {shown}`",
+                "{shown}: ok, an {} ({target}, {}, {}, population {} x {} after the first, {} x {} per candidate; needs {}); run it with `ccgsim optimise {shown}`",
                 InputKind::Optimisation.describe(),
                 count(o.objectives.len(), "objective"),
                 count(o.constraints.len(), "constraint"),
@@ -169,6 +171,7 @@ pub fn check_file(path: &Path, threads: usize, max_memory: Option<u128>) -> anyh
                 count(o.generations, "generation"),
                 count(o.states, "state"),
                 count(o.replicates, "replicate"),
+                footprint.describe(threads),
             )
         }
     })

@@ -993,6 +993,13 @@ fn optimise_command(args: OptimiseArgs) -> anyhow::Result<()> {
     use crate::optimise::run::{Optimisation, OptimiseOptions, optimise};
     let clock = Instant::now();
     let o = Optimisation::load(&args.file)?;
+    let threads = args.resources.threads()?;
+    args.resources.enforce(
+        format!("'{}'", args.file.display()),
+        &o.footprint(threads),
+        threads,
+        crate::limits::SWEEP_ADVICE,
+    )?;
     let (pool, threads) = thread_pool(&args.resources)?;
     let dir = args
         .out
@@ -1125,7 +1132,8 @@ fn merge_command(args: MergeArgs) -> anyhow::Result<()> {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Result folders: run, compare, sweep and calibration folders, in any mix.
+    /// Result folders: run, compare, sweep, calibration, optimisation and discovery folders, in
+    /// any mix.
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
     /// The report file [default: <first DIR>/report.html]; charts go in <stem>_files/ beside it.
