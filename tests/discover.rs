@@ -132,6 +132,20 @@ fn prim_finds_the_known_box() {
             assert_eq!(r[6], "");
         }
     }
+    // The report draws the coverage-density trade-off and lists the chosen box.
+    let report = sweep.join("report.html");
+    ccgsim()
+        .arg("report")
+        .arg(&out)
+        .arg("--out")
+        .arg(&report)
+        .assert()
+        .success();
+    let html = fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("Scenario discovery") && html.contains("x1"),
+        "{html}"
+    );
     // The same analysis again gives the same bytes.
     let again = sweep.join("again");
     ccgsim()

@@ -283,6 +283,25 @@ fn a_robust_search_is_the_same_at_any_thread_count_and_after_a_resume() {
         let policy = one.join(format!("policies/tiny_search_pareto_{k}.toml"));
         ccgsim().arg("check").arg(&policy).assert().success();
     }
+    // The report draws the front and the hypervolume, as well-formed SVG.
+    let report = tmp.path().join("report/report.html");
+    ccgsim()
+        .arg("report")
+        .arg(&one)
+        .arg("--out")
+        .arg(&report)
+        .assert()
+        .success();
+    let html = fs::read_to_string(&report).unwrap();
+    assert!(html.contains("Optimisation tiny_search"), "{html}");
+    let charts: Vec<_> = fs::read_dir(tmp.path().join("report/report_files"))
+        .unwrap()
+        .collect();
+    assert_eq!(charts.len(), 2);
+    for c in charts {
+        let svg = fs::read_to_string(c.unwrap().path()).unwrap();
+        roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    }
     // An existing result is not overwritten without --force.
     optimise(&file, &one, &[])
         .code(2)
@@ -363,4 +382,38 @@ fn constraints_no_candidate_meets_are_reported() {
         .code(2)
         .stderr(predicate::str::contains("no candidate met the constraints"));
     assert!(tmp.path().join("out/pareto.csv").exists());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+    /// Whatever the problem, seed, size and final set, pareto.csv holds no dominated row.
+    #[test]
+    fn pareto_csv_holds_no_dominated_row(
+        problem in proptest::sample::select(vec!["zdt1", "zdt2", "dtlz2"]),
+        seed in 0u64..10_000,
+        population in 4usize..24,
+        generations in 0usize..8,
+        archive in proptest::bool::ANY,
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("p.toml");
+        fs::write(
+            &file,
+            format!(
+                "problem = \"{problem}\"\nseed = {seed}\n[search]\npopulation = {population}\ngenerations = {generations}\nfinal = \"{}\"\n",
+                if archive { "archive" } else { "population" }
+            ),
+        )
+        .unwrap();
+        let o = ccgsim::optimise::run::Optimisation::load(&file).unwrap();
+        let out = tmp.path().join("out");
+        let options = ccgsim::optimise::run::OptimiseOptions { quiet: true, ..Default::default() };
+        ccgsim::optimise::run::optimise(&o, &out, &options, &std::sync::atomic::AtomicBool::new(false)).unwrap();
+        let names: Vec<String> = (1..=o.objectives.len()).map(|k| format!("f{k}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let front = objectives(&out, &names);
+        proptest::prop_assert!(!front.is_empty() && front.len() <= population);
+        assert_non_dominated(&front, &vec![true; names.len()]);
+    }
 }

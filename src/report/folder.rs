@@ -17,6 +17,8 @@ pub enum Kind {
     Compare,
     Sweep,
     Calibration,
+    Optimisation,
+    Discovery,
 }
 
 /// Each kind of folder: the files it is recognised by (any one) and the files it must hold.
@@ -24,11 +26,21 @@ type Signature = (Kind, &'static [&'static str], &'static [&'static str]);
 
 /// The kinds in the order they are tried: a folder with `effects.csv` is a compare folder even
 /// if it also holds run files.
-const SIGNATURES: [Signature; 4] = [
+const SIGNATURES: [Signature; 6] = [
     (
         Kind::Compare,
         &["effects.csv"],
         &["effects.csv", "manifest.json"],
+    ),
+    (
+        Kind::Optimisation,
+        &["pareto.csv"],
+        &["pareto.csv", "generations.csv", "manifest.json"],
+    ),
+    (
+        Kind::Discovery,
+        &["trajectory.csv"],
+        &["trajectory.csv", "boxes.csv", "manifest.json"],
     ),
     (
         Kind::Calibration,
@@ -54,6 +66,8 @@ impl Kind {
             Kind::Compare => "compare folder (ccgsim compare)",
             Kind::Sweep => "sweep folder (ccgsim sweep)",
             Kind::Calibration => "calibration folder (ccgsim calibrate)",
+            Kind::Optimisation => "optimisation folder (ccgsim optimise)",
+            Kind::Discovery => "discovery folder (ccgsim discover)",
         }
     }
 }
@@ -91,7 +105,8 @@ pub fn detect(dir: &Path) -> Result<Kind, ReportError> {
     Err(folder_error(
         dir,
         "is not a ccgsim results folder: it has none of timeseries.csv (run), effects.csv \
-         (compare), summary.csv (sweep) or posterior.csv (calibration)",
+         (compare), summary.csv (sweep), posterior.csv (calibration), pareto.csv (optimise) or \
+         trajectory.csv (discover)",
     ))
 }
 

@@ -1,5 +1,6 @@
-//! `ccgsim report`: one self-contained HTML page of charts and tables from run, compare, sweep
-//! and calibration folders, with each chart also written as its own SVG file.
+//! `ccgsim report`: one self-contained HTML page of charts and tables from run, compare, sweep,
+//! calibration, optimisation and discovery folders, with each chart also written as its own SVG
+//! file.
 //!
 //! [`write_report`] detects each folder's kind from its files ([`folder::detect`]), loads what the
 //! page needs by column name ([`folder`], [`table`]), draws the charts through the generic chart
@@ -8,6 +9,7 @@
 //! same folders give the same bytes.
 
 pub mod chart;
+pub mod decision;
 pub mod folder;
 pub mod html;
 mod sections;
@@ -53,6 +55,8 @@ pub struct Inputs {
     pub compares: Vec<Compare>,
     pub sweeps: Vec<Sweep>,
     pub calibrations: Vec<Calibration>,
+    pub optimisations: Vec<decision::Optimisation>,
+    pub discoveries: Vec<decision::Discovery>,
 }
 
 impl Inputs {
@@ -67,6 +71,10 @@ impl Inputs {
                 Kind::Compare => inputs.compares.push(folder::load_compare(dir, a)?),
                 Kind::Sweep => inputs.sweeps.push(folder::load_sweep(dir, a)?),
                 Kind::Calibration => inputs.calibrations.push(folder::load_calibration(dir, a)?),
+                Kind::Optimisation => inputs
+                    .optimisations
+                    .push(decision::load_optimisation(dir, a)?),
+                Kind::Discovery => inputs.discoveries.push(decision::load_discovery(dir, a)?),
             }
         }
         name_runs(&mut inputs.runs);

@@ -24,6 +24,13 @@ pub fn page(inputs: &Inputs, charts_dir: &str) -> (String, Vec<ChartFile>) {
             .iter()
             .map(|c| display_or(&c.name, &c.dir)),
     );
+    names.extend(
+        inputs
+            .optimisations
+            .iter()
+            .map(|o| display_or(&o.name, &o.dir)),
+    );
+    names.extend(inputs.discoveries.iter().map(|d| folder_name(&d.dir)));
     let mut page = Page::new(&format!("ccgsim report: {}", names.join(", ")), charts_dir);
     page.note(&format!(
         "Written by ccgsim report from {} folder(s). Intervals are 95% confidence intervals of \
@@ -45,6 +52,12 @@ pub fn page(inputs: &Inputs, charts_dir: &str) -> (String, Vec<ChartFile>) {
     }
     for c in &inputs.calibrations {
         calibration(&mut page, c);
+    }
+    for o in &inputs.optimisations {
+        super::decision::optimisation(&mut page, o);
+    }
+    for d in &inputs.discoveries {
+        super::decision::discovery(&mut page, d);
     }
     page.finish()
 }
