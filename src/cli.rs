@@ -167,6 +167,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         || err.is::<Stopped>()
         || err.is::<crate::sweep::calibrate::CalibrationStopped>()
         || err.is::<crate::optimise::run::SearchStopped>()
+        || err.is::<crate::optimise::run::SearchInterrupted>()
         || err.is::<crate::signals::LateSignal>()
         || err.is::<crate::signals::StoppedKeeping>()
     {
@@ -790,9 +791,9 @@ const STOP_AFTER_GENERATIONS_ENV: &str = "CCGSIM_TEST_STOP_AFTER_GENERATIONS";
 /// line `progress: <what> <n>` to standard error as each replicate, chunk of points or generation
 /// is done (and `progress: finishing` before a run writes its files), so that tests can signal
 /// them at known moments.
-const PROGRESS_ENV: &str = "CCGSIM_TEST_PROGRESS";
+pub(crate) const PROGRESS_ENV: &str = "CCGSIM_TEST_PROGRESS";
 
-fn test_progress(what: &str, n: impl std::fmt::Display) {
+pub(crate) fn test_progress(what: &str, n: impl std::fmt::Display) {
     if std::env::var_os(PROGRESS_ENV).is_some() {
         eprintln!("progress: {what} {n}");
     }

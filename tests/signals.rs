@@ -929,3 +929,89 @@ fn calibrate_resume_starts_afresh_where_there_is_nothing_to_resume_and_refuses_o
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(!p.join("x").exists());
 }
+
+/// An optimisation of the small base: enough generations to be stopped part-way.
+const OPTIMISATION: &str = r#"name = "opt"
+scenario = "base.toml"
+seed = 5
+replicates = 2
+
+[search]
+population = 16
+generations = 60
+
+[[variables]]
+path = "policy.training.rate"
+range = [0.0, 0.5]
+
+[[variables]]
+path = "policy.sanctions.rate"
+range = [0.0, 0.5]
+
+[[objectives]]
+metric = "engaged_share"
+sense = "maximise"
+
+[[objectives]]
+metric = "mean_quality"
+sense = "maximise"
+"#;
+
+#[test]
+fn an_optimisation_stopped_by_a_signal_resumes_to_the_same_bytes() {
+    let dir = setup();
+    let p = dir.path();
+    fs::write(p.join("opt.toml"), OPTIMISATION).unwrap();
+    let (status, stderr) = run(
+        p,
+        &[
+            "optimise", "opt.toml", "--out", "whole", "-t", "2", "--quiet",
+        ],
+        &[],
+    );
+    assert!(status.success(), "{stderr}");
+    let out = p.join("out");
+    for (i, signal) in ["INT", "TERM"].into_iter().enumerate() {
+        let mut args = vec!["optimise", "opt.toml", "--out", "out", "-t", "1", "--quiet"];
+        if i > 0 {
+            args.push("--resume");
+        }
+        let mut child = spawn(p, &args, &[]);
+        child.reach("saved", 2 * i as u64 + 2);
+        child.signal(signal);
+        let (status, stderr, took) = child.finish(PATIENCE);
+        no_panic(&stderr);
+        if status.success() {
+            // The signal came after the last generation: the folder is complete.
+            break;
+        }
+        assert_eq!(status.code(), Some(128 + signal_number(signal)), "{stderr}");
+        assert!(took < PROMPT, "took {took:?} to stop");
+        assert!(stderr.contains("--resume"), "{stderr}");
+        assert_eq!(temporaries(&out), Vec::<String>::new());
+        assert!(out.join(".optimise-state.json").exists());
+        assert!(!out.join("pareto.csv").exists());
+    }
+    if !out.join("pareto.csv").exists() {
+        let (status, stderr) = run(
+            p,
+            &[
+                "optimise", "opt.toml", "--out", "out", "-t", "2", "--quiet", "--resume",
+            ],
+            &[],
+        );
+        assert!(status.success(), "{stderr}");
+    }
+    for f in [
+        "pareto.csv",
+        "evaluations.csv",
+        "generations.csv",
+        "manifest.json",
+    ] {
+        assert_eq!(
+            fs::read(p.join("whole").join(f)).unwrap(),
+            fs::read(out.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}

@@ -847,6 +847,16 @@ pub struct OptimiseOptions {
 #[error("stopped after generation {0} as asked; run again with --resume to continue")]
 pub struct SearchStopped(pub usize);
 
+/// The search was interrupted by a signal; its state is saved as of generation `0` (nothing is
+/// written after the signal).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "interrupted{}; the search is saved as of generation {}: run the same command with --resume to continue",
+    crate::signals::by(),
+    .0
+)]
+pub struct SearchInterrupted(pub usize);
+
 /// No candidate met the constraints.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -1252,12 +1262,14 @@ pub fn optimise(
         }
     };
     let mut saved = std::time::Instant::now();
+    let mut saved_generation = st.finished;
+    let every_generation = std::env::var_os(crate::cli::PROGRESS_ENV).is_some();
     while st.finished < o.generations {
         if opts.stop_after.is_some_and(|k| st.finished >= k) {
             return Err(SearchStopped(st.finished).into());
         }
         if cancel.load(Ordering::Relaxed) {
-            return Err(Interrupted.into());
+            return Err(SearchInterrupted(saved_generation).into());
         }
         let g = st.finished + 1;
         let best = best_by_state(o, st.evaluations.iter());
@@ -1266,7 +1278,13 @@ pub fn optimise(
         let mut rng = stream(o.seed, Purpose::Optimise, 2, g as u64);
         let xs = nsga2::offspring(&parents, &bounds, &o.settings, &mut rng);
         let first = st.evaluations.len();
-        let children = evaluator.evaluate(&xs, first, g)?;
+        let children = match evaluator.evaluate(&xs, first, g) {
+            Ok(c) => c,
+            Err(e) if e.is::<Interrupted>() => {
+                return Err(SearchInterrupted(saved_generation).into());
+            }
+            Err(e) => return Err(e),
+        };
         st.evaluations.extend(children);
         let new: Vec<usize> = (first..st.evaluations.len()).collect();
         // Selection from parents and children, with regrets against everything evaluated.
@@ -1286,10 +1304,14 @@ pub fn optimise(
         // The state is saved at most every few seconds (and before a requested stop), so that
         // a search of cheap evaluations is not dominated by its checkpoints; an interruption
         // loses at most that much work, and the results do not depend on when it was saved.
+        // (Under the tests' progress hook, after every generation, so that they can stop a
+        // search at a known one.)
         let stop_next = opts.stop_after.is_some_and(|k| g >= k);
-        if stop_next || saved.elapsed() >= CHECKPOINT_EVERY {
+        if stop_next || every_generation || saved.elapsed() >= CHECKPOINT_EVERY {
             write_state(dir, &st)?;
             saved = std::time::Instant::now();
+            saved_generation = g;
+            crate::cli::test_progress("saved", g);
         }
         if !opts.quiet {
             progress(o, &st);
