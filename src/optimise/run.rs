@@ -15,7 +15,7 @@ use super::hypervolume::{greedy_subset, hypervolume};
 use super::nsga2::{self, Individual, Settings};
 use super::problems::Problem as TestProblem;
 use crate::experiment::Interrupted;
-use crate::metrics::{METRICS, metric_index};
+use crate::metrics::metric_index;
 use crate::model::params::Problem as KeyProblem;
 use crate::output::manifest::sha256_hex;
 use crate::output::{PendingFile, number, prepare_dir};
@@ -1149,14 +1149,13 @@ fn ids_of(selected: &[Individual], pool: &[usize], all: &[Evaluation]) -> Vec<us
         .collect()
 }
 
-fn front_hypervolume(o: &Optimisation, front: &[Individual], reference: Option<&[f64]>) -> f64 {
+fn front_hypervolume(front: &[Individual], reference: Option<&[f64]>) -> f64 {
     let Some(r) = reference else { return 0.0 };
     let points: Vec<Vec<f64>> = front
         .iter()
         .filter(|i| i.violation == 0.0 && i.f.iter().all(|v| v.is_finite()))
         .map(|i| i.f.clone())
         .collect();
-    let _ = o;
     hypervolume(&points, r)
 }
 
@@ -1177,18 +1176,8 @@ fn reference_point(o: &Optimisation, base_f: Option<&[f64]>) -> Option<Vec<f64>>
                 })
                 .collect(),
         ),
-        None => base_f.map(|b| {
-            b.iter()
-                .enumerate()
-                .map(|(k, &v)| {
-                    if o.objectives[k].robustness == Robustness::Regret {
-                        f64::INFINITY
-                    } else {
-                        v
-                    }
-                })
-                .collect()
-        }),
+        // A regret objective's reference is the base policy's own regret.
+        None => base_f.map(<[f64]>::to_vec),
     }
 }
 
@@ -1317,7 +1306,7 @@ pub fn optimise(
             progress(o, &st);
         }
     }
-    write_results(o, &st, dir, &evaluator)
+    write_results(o, &st, dir)
 }
 
 /// The base policy's robust objectives in minimisation form.
@@ -1344,7 +1333,7 @@ fn finish_generation(o: &Optimisation, st: &mut SearchState, new: Vec<usize>) {
     let first = nsga2::pareto_indices(&pop);
     let front_inds: Vec<Individual> = first.iter().map(|&k| pop[k].clone()).collect();
     let reference = reference_point(o, base_f.as_deref());
-    let hv = front_hypervolume(o, &front_inds, reference.as_deref());
+    let hv = front_hypervolume(&front_inds, reference.as_deref());
     st.hypervolumes.push(hv.to_bits());
 }
 
@@ -1427,12 +1416,7 @@ fn variable_cells(o: &Optimisation, e: &Evaluation) -> Vec<String> {
     }
 }
 
-fn write_results(
-    o: &Optimisation,
-    st: &SearchState,
-    dir: &Path,
-    _evaluator: &Evaluator,
-) -> anyhow::Result<Found> {
+fn write_results(o: &Optimisation, st: &SearchState, dir: &Path) -> anyhow::Result<Found> {
     let best = best_by_state(o, st.evaluations.iter());
     let base_f = base_objectives(o, st, &best);
     let all_ids: Vec<usize> = (0..st.evaluations.len()).collect();
@@ -1567,7 +1551,12 @@ fn write_results(
                 row.push(number(Some(mean)));
                 row.push(ci.map(|c| number(Some(c.0))).unwrap_or_default());
                 row.push(ci.map(|c| number(Some(c.1))).unwrap_or_default());
-                line += &format!("  {} {:.4}", o.objectives[k].name, value);
+                let regret = if o.objectives[k].robustness == Robustness::Regret {
+                    " regret"
+                } else {
+                    ""
+                };
+                line += &format!("  {}{regret} {:.4}", o.objectives[k].name, value);
             }
             let (cv, _) = violation(o, e, &ind.f, base_f.as_deref());
             row.extend(cv.iter().map(|&v| number(Some(v))));
@@ -1579,7 +1568,8 @@ fn write_results(
                     .zip(&cells)
                     .map(|(n, c)| {
                         let short = c.parse::<f64>().map_or(c.clone(), |v| format!("{v:.3}"));
-                        format!("{} {short}", n.rsplit('.').nth(1).unwrap_or(n))
+                        let n = n.strip_prefix("policy.").unwrap_or(n);
+                        format!("{n} {short}")
                     })
                     .collect();
                 line += &format!("  | {}", vars.join(", "));
@@ -1701,7 +1691,6 @@ fn write_results(
             .fold(f64::INFINITY, f64::min);
         return Err(Infeasible(number(Some(least))).into());
     }
-    let _ = METRICS.len();
     Ok(Found {
         dir: dir.to_path_buf(),
         pareto: pareto.len(),
