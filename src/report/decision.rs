@@ -260,6 +260,15 @@ fn label(name: &str) -> String {
     )
 }
 
+/// `s` with its first letter in lower case ("Quality of care" -> "quality of care"), keeping
+/// capitals such as "CCG" further on.
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_lowercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 fn folder_name(dir: &Path) -> String {
     dir.file_name().map_or_else(
         || dir.display().to_string(),
@@ -311,8 +320,8 @@ pub fn optimisation(page: &mut Page, o: &Optimisation) {
         let chart = ScatterChart {
             title: format!(
                 "The trade-off between {} and {} among the policies found",
-                label(&x.0).to_lowercase(),
-                label(&y.0).to_lowercase()
+                lower_first(&label(&x.0)),
+                lower_first(&label(&y.0))
             ),
             x_label: format!(
                 "{} ({})",
