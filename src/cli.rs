@@ -97,6 +97,8 @@ pub struct RunArgs {
     pub seed: Option<u64>,
     #[command(flatten)]
     pub resources: Resources,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Output folder [default: results/<scenario name>]. With several scenarios, the parent
     /// folder of their folders, one per scenario named after it [default: results].
     #[arg(long, short = 'o')]
@@ -163,6 +165,12 @@ pub fn run() -> anyhow::Result<()> {
 /// for a command stopped by a signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP; 130 when a test hook
 /// stopped it), 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if let Some(crate::cluster::WorkerExit(code)) = err.downcast_ref() {
+        return *code;
+    }
+    if let Some(e) = err.downcast_ref::<crate::cluster::ClusterError>() {
+        return e.exit_code();
+    }
     if err.is::<Interrupted>()
         || err.is::<Stopped>()
         || err.is::<crate::sweep::calibrate::CalibrationStopped>()
@@ -239,6 +247,27 @@ impl Resources {
     }
 }
 
+/// The options of a command that can run over the ranks of an MPI job (`--features mpi`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ClusterArgs {
+    /// Under MPI: end the job, with a message naming the rank, when a rank has sent nothing
+    /// for this many seconds (ranks send a heartbeat every few seconds, even mid-unit)
+    /// [default: 120].
+    #[cfg(feature = "mpi")]
+    #[arg(long, value_name = "SECONDS")]
+    pub mpi_timeout: Option<f64>,
+}
+
+impl ClusterArgs {
+    /// The MPI job this process is a rank of, if a launcher started it.
+    fn launched(&self) -> anyhow::Result<Option<crate::cluster::Launch>> {
+        #[cfg(feature = "mpi")]
+        return crate::cluster::launched(self.mpi_timeout);
+        #[cfg(not(feature = "mpi"))]
+        crate::cluster::launched(None)
+    }
+}
+
 fn check_command(args: CheckArgs) -> anyhow::Result<()> {
     let threads = args.resources.threads()?;
     for path in &args.files {
@@ -305,6 +334,67 @@ struct PlannedRun {
 }
 
 fn run_command(args: RunArgs) -> anyhow::Result<()> {
+    let launch = args.cluster.launched()?;
+    let setup = plan_runs(&args, launch.as_ref().is_none_or(|l| l.is_root()));
+    let (setup, mut cluster) = match &launch {
+        None => (setup?, None),
+        Some(launch) => {
+            let (setup, c) = launch.join(
+                setup,
+                |(plans, _, _)| {
+                    let mut hashed = Vec::new();
+                    for p in plans {
+                        hashed.extend_from_slice(p.text.as_bytes());
+                        let overrides =
+                            format!("\n{} {}\n", p.scenario.seed, p.scenario.replicates);
+                        hashed.extend_from_slice(overrides.as_bytes());
+                    }
+                    sha256_hex(&hashed)
+                },
+                |(plans, pool, _), status| {
+                    let populations: Vec<Population> = pool.install(|| {
+                        plans
+                            .iter()
+                            .map(|p| Population::build(&p.scenario))
+                            .collect()
+                    });
+                    let job = crate::cluster::jobs::EnsembleJob {
+                        runs: plans
+                            .iter()
+                            .zip(&populations)
+                            .map(|(p, population)| {
+                                crate::experiment::EnsembleRun::new(
+                                    &p.scenario,
+                                    population,
+                                    !args.no_by_ccg,
+                                )
+                            })
+                            .collect(),
+                    };
+                    launch.serve(status, pool, &job)
+                },
+            )?;
+            (setup, Some(c))
+        }
+    };
+    let (plans, pool, threads) = &setup;
+    if let Some(c) = cluster.as_mut() {
+        c.pool = Some(pool);
+    }
+    let result = run_plans(&args, plans, pool, *threads, cluster.as_mut());
+    match cluster {
+        Some(c) => crate::cluster::finish(c, result),
+        None => result,
+    }
+}
+
+/// Read every scenario of a `run` and check its needs, before anything is written: the part of
+/// the command that every rank of an MPI job does.
+/// `speaks`: this process may print (rank 0 of a job, or a run alone).
+fn plan_runs(
+    args: &RunArgs,
+    speaks: bool,
+) -> anyhow::Result<(Vec<PlannedRun>, rayon::ThreadPool, usize)> {
     if args.replicates == Some(0) {
         return Err(UsageError("--replicates must be at least 1".into()).into());
     }
@@ -356,7 +446,7 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
             crate::limits::RUN_ADVICE,
         )?;
         // Said before anything is built, so that a run of days can be stopped at once.
-        if !args.quiet && footprint.seconds(threads) > 60.0 {
+        if speaks && !args.quiet && footprint.seconds(threads) > 60.0 {
             eprintln!(
                 "{}: needs {}",
                 plan.scenario.name,
@@ -364,16 +454,28 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
             );
         }
     }
-    for plan in &plans {
-        prepare_dir(&plan.dir, args.force)?;
-    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("could not start worker threads")?;
+    Ok((plans, pool, threads))
+}
+
+fn run_plans(
+    args: &RunArgs,
+    plans: &[PlannedRun],
+    pool: &rayon::ThreadPool,
+    threads: usize,
+    mut cluster: Option<&mut crate::cluster::Coordinator<'_>>,
+) -> anyhow::Result<()> {
+    let several = plans.len() > 1;
+    for plan in plans {
+        prepare_dir(&plan.dir, args.force)?;
+    }
     let cancel = cancel_flag();
     for (i, plan) in plans.iter().enumerate() {
-        run_one(&args, plan, &pool, threads, cancel).map_err(|e| {
+        let cluster = cluster.as_deref_mut().map(|c| (c, i));
+        run_one(args, plan, pool, threads, cancel, cluster).map_err(|e| {
             if i == 0 || !e.is::<Interrupted>() {
                 return e;
             }
@@ -427,6 +529,7 @@ fn run_one(
     pool: &rayon::ThreadPool,
     threads: usize,
     cancel: &AtomicBool,
+    cluster: Option<(&mut crate::cluster::Coordinator<'_>, usize)>,
 ) -> anyhow::Result<()> {
     let started = SystemTime::now();
     let clock = Instant::now();
@@ -464,14 +567,25 @@ fn run_one(
         replicates: scenario.replicates,
         by_ccg: !args.no_by_ccg,
     };
-    let summary = pool.install(|| {
-        run_ensemble(scenario, &population, options, cancel, |r, tallies| {
-            replicates.write(r, tallies)?;
-            test_progress("replicate", r + 1);
-            progress.inc(1);
-            Ok(())
-        })
-    });
+    let ranks = cluster.as_ref().map(|(c, _)| c.size());
+    let on_replicate = |r: u32, tallies: &[crate::metrics::Tally]| {
+        replicates.write(r, tallies)?;
+        test_progress("replicate", r + 1);
+        progress.inc(1);
+        Ok(())
+    };
+    let summary = match cluster {
+        // Rank 0 talks to the other ranks from this thread and runs its own units on the pool.
+        Some(c) => crate::experiment::run_ensemble_on(
+            scenario,
+            &population,
+            options,
+            cancel,
+            Some(c),
+            on_replicate,
+        ),
+        None => pool.install(|| run_ensemble(scenario, &population, options, cancel, on_replicate)),
+    };
     progress.finish_and_clear();
     let summary = summary?;
     test_progress("finishing", &scenario.name);
@@ -518,7 +632,7 @@ fn run_one(
 
     if !args.quiet {
         eprintln!(
-            "{}: {} of {}{} in {} ({}), {}, {:.2} s on {} -> {}",
+            "{}: {} of {}{} in {} ({}), {}, {:.2} s on {}{} -> {}",
             scenario.name,
             crate::words::count(scenario.replicates as u64, "replicate"),
             if scenario.structure() == crate::scenario::Structure::PerReplicate {
@@ -534,6 +648,7 @@ fn run_one(
             },
             crate::words::count(scenario.months as u64, "month"),
             clock.elapsed().as_secs_f64(),
+            ranks.map_or(String::new(), |k| format!("{} x ", count(k, "rank"))),
             crate::words::count(threads as u64, "thread"),
             dir.display()
         );
@@ -650,6 +765,8 @@ pub struct SweepArgs {
     pub shard: Option<String>,
     #[command(flatten)]
     pub resources: Resources,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// No progress bar or summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -759,6 +876,8 @@ pub struct CalibrateArgs {
     pub force: bool,
     #[command(flatten)]
     pub resources: Resources,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// No progress or summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -838,10 +957,24 @@ fn bar(quiet: bool, len: u64, template: &str) -> ProgressBar {
     bar
 }
 
-fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
-    let clock = Instant::now();
+/// What every rank of a sweep reads and builds before any point is run.
+struct SweepSetup {
+    sweep: Sweep,
+    shard: Option<Shard>,
+    pool: rayon::ThreadPool,
+    threads: usize,
+}
+
+fn sweep_setup(args: &SweepArgs, ranks: Option<usize>) -> anyhow::Result<SweepSetup> {
     let shard = match &args.shard {
         None => None,
+        Some(_) if ranks.is_some() => {
+            return Err(UsageError::new(
+                "--shard splits a sweep between separate jobs; under MPI the ranks share the \
+                 points themselves: drop --shard (or run the shards without mpirun)",
+            )
+            .into());
+        }
         Some(s) => Some(Shard::parse(s).ok_or_else(|| {
             UsageError(format!("--shard must be K/N with 1 <= K <= N, got \"{s}\""))
         })?),
@@ -855,6 +988,57 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
         crate::limits::SWEEP_ADVICE,
     )?;
     let (pool, threads) = thread_pool(&args.resources)?;
+    Ok(SweepSetup {
+        sweep,
+        shard,
+        pool,
+        threads,
+    })
+}
+
+fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
+    let clock = Instant::now();
+    let launch = args.cluster.launched()?;
+    let ranks = launch.as_ref().map(|l| l.transport().size());
+    let setup = sweep_setup(&args, ranks);
+    let (setup, mut cluster) = match &launch {
+        None => (setup?, None),
+        Some(launch) => {
+            let (setup, c) = launch.join(
+                setup,
+                |s| s.sweep.sha256.clone(),
+                |s, status| {
+                    let unit_points = s.sweep.unit_points();
+                    let job = crate::cluster::jobs::SweepJob::new(&s.sweep, &unit_points);
+                    launch.serve(status, &s.pool, &job)
+                },
+            )?;
+            (setup, Some(c))
+        }
+    };
+    if let Some(c) = cluster.as_mut() {
+        c.pool = Some(&setup.pool);
+    }
+    let result = run_sweep_setup(&args, &setup, clock, cluster.as_mut());
+    match cluster {
+        Some(c) => crate::cluster::finish(c, result),
+        None => result,
+    }
+}
+
+fn run_sweep_setup(
+    args: &SweepArgs,
+    setup: &SweepSetup,
+    clock: Instant,
+    cluster: Option<&mut crate::cluster::Coordinator<'_>>,
+) -> anyhow::Result<()> {
+    let SweepSetup {
+        sweep,
+        shard,
+        pool,
+        threads,
+    } = setup;
+    let (shard, threads) = (*shard, *threads);
     let out = args.out.clone().unwrap_or_else(|| {
         let name = match shard {
             None => sweep.name.clone(),
@@ -877,15 +1061,19 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
         "{spinner} {msg} [{bar:30}] {pos}/{len} points, {elapsed} elapsed, ETA {eta}",
     );
     let started = Instant::now();
-    let report = pool.install(|| {
-        run_sweep(&sweep, &options, cancel, |done, total, runs| {
-            test_progress("points", done);
-            progress.set_length(total as u64);
-            progress.set_position(done as u64);
-            let rate = runs as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            progress.set_message(format!("{} ({rate:.0} runs/s)", sweep.name));
-        })
-    });
+    let on_chunk = |done, total, runs| {
+        test_progress("points", done);
+        progress.set_length(total as u64);
+        progress.set_position(done as u64);
+        let rate = runs as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        progress.set_message(format!("{} ({rate:.0} runs/s)", sweep.name));
+    };
+    let ranks = cluster.as_ref().map(|c| c.size());
+    let report = match cluster {
+        // Rank 0 talks to the other ranks from this thread and runs its own units on the pool.
+        Some(c) => crate::sweep::runner::run_sweep_on(sweep, &options, cancel, Some(c), on_chunk),
+        None => pool.install(|| run_sweep(sweep, &options, cancel, on_chunk)),
+    };
     progress.finish_and_clear();
     // A signal during the final files still leaves the journals to resume from.
     let report = report.map_err(|e| {
@@ -900,13 +1088,14 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
             eprintln!("{}: already complete in '{}'", sweep.name, out.display());
         } else {
             eprintln!(
-                "{}: {} ({} resumed) x {}, {} in {:.2} s on {} -> {}",
+                "{}: {} ({} resumed) x {}, {} in {:.2} s on {}{} -> {}",
                 sweep.name,
                 count(report.points, "point"),
                 report.resumed_from,
                 count(sweep.replicates, "replicate"),
                 count(report.runs, "run"),
                 clock.elapsed().as_secs_f64(),
+                ranks.map_or(String::new(), |k| format!("{} x ", count(k, "rank"))),
                 count(threads, "thread"),
                 out.display()
             );
@@ -1038,15 +1227,54 @@ fn optimise_command(args: OptimiseArgs) -> anyhow::Result<()> {
 
 fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
     let clock = Instant::now();
-    let c = Calibration::load(&args.calibration)?;
-    let threads = args.resources.threads()?;
-    args.resources.enforce(
-        format!("'{}'", args.calibration.display()),
-        &c.footprint(threads),
-        threads,
-        crate::limits::SWEEP_ADVICE,
-    )?;
-    let (pool, threads) = thread_pool(&args.resources)?;
+    let launch = args.cluster.launched()?;
+    let setup = (|| -> anyhow::Result<(Calibration, rayon::ThreadPool, usize)> {
+        let c = Calibration::load(&args.calibration)?;
+        let threads = args.resources.threads()?;
+        args.resources.enforce(
+            format!("'{}'", args.calibration.display()),
+            &c.footprint(threads),
+            threads,
+            crate::limits::SWEEP_ADVICE,
+        )?;
+        let (pool, threads) = thread_pool(&args.resources)?;
+        Ok((c, pool, threads))
+    })();
+    let ((c, pool, threads), mut cluster) = match &launch {
+        None => (setup?, None),
+        Some(launch) => {
+            let (setup, c) = launch.join(
+                setup,
+                |(c, _, _)| c.sha256.clone(),
+                |(c, pool, _), status| {
+                    let simulate = c.simulator();
+                    let job = crate::cluster::jobs::CalibrationJob {
+                        simulate: &simulate,
+                    };
+                    launch.serve(status, pool, &job)
+                },
+            )?;
+            (setup, Some(c))
+        }
+    };
+    if let Some(k) = cluster.as_mut() {
+        k.pool = Some(&pool);
+    }
+    let result = calibrate_with(&args, &c, &pool, threads, clock, cluster.as_mut());
+    match cluster {
+        Some(k) => crate::cluster::finish(k, result),
+        None => result,
+    }
+}
+
+fn calibrate_with(
+    args: &CalibrateArgs,
+    c: &Calibration,
+    pool: &rayon::ThreadPool,
+    threads: usize,
+    clock: Instant,
+    cluster: Option<&mut crate::cluster::Coordinator<'_>>,
+) -> anyhow::Result<()> {
     let dir = args
         .out
         .clone()
@@ -1058,26 +1286,36 @@ fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
     };
     let cancel = cancel_flag();
     let quiet = args.quiet;
-    let report = pool.install(|| {
-        run_calibration(&c, &dir, &options, cancel, |g, generation, resumed| {
-            test_progress(if resumed { "resumed" } else { "generation" }, g + 1);
-            if !quiet {
-                eprintln!(
-                    "generation {g}{}: tolerance {}, accepted {} of {} ({:.1}%), ESS {:.0}",
-                    if resumed { " (resumed)" } else { "" },
-                    if generation.epsilon.is_finite() {
-                        format!("{:.4}", generation.epsilon)
-                    } else {
-                        "none".into()
-                    },
-                    generation.particles.len(),
-                    count(generation.candidates, "candidate"),
-                    100.0 * generation.acceptance_rate(),
-                    generation.ess()
-                );
-            }
-        })
-    })?;
+    let on_generation = |g: usize, generation: &crate::sweep::abc::Generation, resumed: bool| {
+        test_progress(if resumed { "resumed" } else { "generation" }, g + 1);
+        if !quiet {
+            eprintln!(
+                "generation {g}{}: tolerance {}, accepted {} of {} ({:.1}%), ESS {:.0}",
+                if resumed { " (resumed)" } else { "" },
+                if generation.epsilon.is_finite() {
+                    format!("{:.4}", generation.epsilon)
+                } else {
+                    "none".into()
+                },
+                generation.particles.len(),
+                count(generation.candidates, "candidate"),
+                100.0 * generation.acceptance_rate(),
+                generation.ess()
+            );
+        }
+    };
+    let ranks = cluster.as_ref().map(|k| k.size());
+    let report = match cluster {
+        Some(k) => crate::sweep::calibrate::run_calibration_on(
+            c,
+            &dir,
+            &options,
+            cancel,
+            Some(k),
+            on_generation,
+        )?,
+        None => pool.install(|| run_calibration(c, &dir, &options, cancel, on_generation))?,
+    };
     let Some(result) = report.result else {
         if !quiet {
             eprintln!("{}: already complete in '{}'", c.name, dir.display());
@@ -1086,10 +1324,11 @@ fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
     };
     if !quiet {
         eprintln!(
-            "{}: {} in {:.2} s on {} -> {}",
+            "{}: {} in {:.2} s on {}{} -> {}",
             c.name,
             count(result.generations.len(), "generation"),
             clock.elapsed().as_secs_f64(),
+            ranks.map_or(String::new(), |k| format!("{} x ", count(k, "rank"))),
             count(threads, "thread"),
             dir.display()
         );

@@ -105,48 +105,63 @@ struct ChunkResult {
     per_ccg: Vec<Tally>,
 }
 
-/// Run `options.replicates` replicates of `scenario` on `population`, in parallel on the current
-/// rayon pool. `population` is [`Population::build`]'s; replicate `r` simulates
-/// [`Population::for_replicate`] (`population` itself when the structure is fixed). `on_replicate(r, tallies)` receives each replicate's population-level tallies (one
-/// per tick) in replicate order. Returns [`Interrupted`] (wrapped) if `cancel` is set.
-///
-/// The work is split into tasks of (replicate, chunk of CCGs); inside a task each CCG runs on its
-/// own RNG stream (`engine::simulate_ccg`), and all sums are taken in a fixed order (CCGs within
-/// a chunk, then chunks, then replicates), so the result is the same whatever the thread count.
-pub fn run_ensemble(
-    scenario: &Scenario,
-    population: &Population,
-    options: EnsembleOptions,
-    cancel: &AtomicBool,
-    mut on_replicate: impl FnMut(u32, &[Tally]) -> anyhow::Result<()>,
-) -> anyhow::Result<EnsembleSummary> {
-    let env = Environment::new(scenario);
-    let ticks = scenario.months as usize + 1;
-    let ccgs = population.ccgs.len();
-    let m = METRICS.len();
-    let mut summary = EnsembleSummary {
-        ticks,
-        population: vec![Welford::default(); ticks * m],
-        by_ccg: options
-            .by_ccg
-            .then(|| vec![Welford::default(); ccgs * ticks * m]),
-    };
-    let batch = batch_replicates(
-        ccg_chunks(population, &MergerPlan::new(scenario, population)).len(),
-        ccgs,
-        ticks,
-        options.by_ccg,
-        options.replicates,
-    );
-    let mut first = 0u32;
-    while first < options.replicates {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(Interrupted.into());
+/// One replicate's tallies: the population's (one per tick) and, when per-CCG results are kept,
+/// each CCG's (`ticks` per CCG, CCGs in order; else empty).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicateTallies {
+    pub total: Vec<Tally>,
+    pub per_ccg: Vec<Tally>,
+}
+
+/// An ensemble's model, ready to simulate any block of its replicates (on any rank of an MPI
+/// job: [`crate::cluster::jobs::EnsembleJob`]).
+pub struct EnsembleRun<'a> {
+    pub scenario: &'a Scenario,
+    pub population: &'a Population,
+    pub env: Environment,
+    pub by_ccg: bool,
+}
+
+impl<'a> EnsembleRun<'a> {
+    pub fn new(scenario: &'a Scenario, population: &'a Population, by_ccg: bool) -> Self {
+        EnsembleRun {
+            scenario,
+            population,
+            env: Environment::new(scenario),
+            by_ccg,
         }
-        let reps = batch.min(options.replicates - first);
+    }
+
+    /// Replicates per batch on one machine ([`batch_replicates`]).
+    fn batch(&self, replicates: u32) -> u32 {
+        let (scenario, population) = (self.scenario, self.population);
+        batch_replicates(
+            ccg_chunks(population, &MergerPlan::new(scenario, population)).len(),
+            population.ccgs.len(),
+            scenario.months as usize + 1,
+            self.by_ccg,
+            replicates,
+        )
+    }
+
+    /// Simulate the replicates `replicates` in parallel on the current rayon pool; `None` if
+    /// `cancel` was set meanwhile (the batch is then discarded whole).
+    ///
+    /// The work is split into tasks of (replicate, chunk of CCGs); inside a task each CCG runs
+    /// on its own RNG stream (`engine::simulate_ccg`), and all sums are taken in a fixed order
+    /// (CCGs within a chunk, then chunks), so the result is the same whatever the thread count.
+    pub fn simulate(
+        &self,
+        replicates: Range<u32>,
+        cancel: &AtomicBool,
+    ) -> Option<Vec<ReplicateTallies>> {
+        let (scenario, env, by_ccg) = (self.scenario, &self.env, self.by_ccg);
+        let ticks = scenario.months as usize + 1;
+        let first = replicates.start;
         // Each replicate's structure (the same one for all when it is fixed) and its chunks.
-        let pops: Vec<_> = (first..first + reps)
-            .map(|r| Population::for_replicate(scenario, population, r))
+        let pops: Vec<_> = replicates
+            .clone()
+            .map(|r| Population::for_replicate(scenario, self.population, r))
             .collect();
         let plans: Vec<MergerPlan> = pops.iter().map(|p| MergerPlan::new(scenario, p)).collect();
         let chunks: Vec<Vec<Range<usize>>> = pops
@@ -170,11 +185,7 @@ pub fn run_ensemble(
                     let chunk = chunks[i][u - start[i]].clone();
                     let mut result = ChunkResult {
                         total: empty_tallies(scenario),
-                        per_ccg: Vec::with_capacity(if options.by_ccg {
-                            chunk.len() * ticks
-                        } else {
-                            0
-                        }),
+                        per_ccg: Vec::with_capacity(if by_ccg { chunk.len() * ticks } else { 0 }),
                     };
                     let plan = &plans[i];
                     let first_group = plan.groups.partition_point(|g| g.start < chunk.start);
@@ -191,14 +202,14 @@ pub fn run_ensemble(
                         scratch.clear();
                         scratch.resize(group.len() * ticks, [0.0; crate::metrics::TALLY_LEN]);
                         let ccgs = &pops[i].ccgs[group.clone()];
-                        simulate_group(scenario, &env, ccgs, mergers, r, ws, scratch);
+                        simulate_group(scenario, env, ccgs, mergers, r, ws, scratch);
                         // CCG by CCG in index order, as without mergers.
                         for ccg in scratch.chunks(ticks) {
                             for (total, t) in result.total.iter_mut().zip(ccg) {
                                 add_into(total, t);
                             }
                         }
-                        if options.by_ccg {
+                        if by_ccg {
                             result.per_ccg.extend_from_slice(scratch);
                         }
                     }
@@ -207,52 +218,150 @@ pub fn run_ensemble(
             )
             .collect();
         if cancel.load(Ordering::Relaxed) {
-            return Err(Interrupted.into());
+            return None;
         }
-        let per_replicate: Vec<&[ChunkResult]> = (0..reps as usize)
-            .map(|i| &results[start[i]..start[i + 1]])
-            .collect();
-        if let Some(by) = summary.by_ccg.as_mut() {
-            // The chunk holding each CCG, replicate by replicate.
-            let chunk_of: Vec<Vec<usize>> = chunks
-                .iter()
-                .map(|cs| {
-                    cs.iter()
-                        .enumerate()
-                        .flat_map(|(j, c)| c.clone().map(move |_| j))
-                        .collect()
+        let mut results = results.into_iter();
+        Some(
+            (0..replicates.len())
+                .map(|i| {
+                    let mut total = empty_tallies(scenario);
+                    let mut per_ccg = Vec::new();
+                    for result in results.by_ref().take(start[i + 1] - start[i]) {
+                        for (sum, t) in total.iter_mut().zip(&result.total) {
+                            add_into(sum, t);
+                        }
+                        if per_ccg.is_empty() {
+                            per_ccg = result.per_ccg;
+                        } else {
+                            per_ccg.extend_from_slice(&result.per_ccg);
+                        }
+                    }
+                    ReplicateTallies { total, per_ccg }
                 })
-                .collect();
+                .collect(),
+        )
+    }
+}
+
+/// The running summary of an ensemble: takes replicates in order.
+struct Accumulator {
+    summary: EnsembleSummary,
+}
+
+impl Accumulator {
+    fn new(scenario: &Scenario, population: &Population, by_ccg: bool) -> Accumulator {
+        let ticks = scenario.months as usize + 1;
+        let m = METRICS.len();
+        Accumulator {
+            summary: EnsembleSummary {
+                ticks,
+                population: vec![Welford::default(); ticks * m],
+                by_ccg: by_ccg.then(|| vec![Welford::default(); population.ccgs.len() * ticks * m]),
+            },
+        }
+    }
+
+    /// Take the replicates `first..` of `batch`, in order, handing each replicate's population
+    /// tallies to `on_replicate`.
+    fn push(
+        &mut self,
+        first: u32,
+        batch: &[ReplicateTallies],
+        on_replicate: &mut impl FnMut(u32, &[Tally]) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let ticks = self.summary.ticks;
+        let m = METRICS.len();
+        if let Some(by) = self.summary.by_ccg.as_mut() {
             // Each CCG's accumulators take its replicates in replicate order; CCGs are
             // independent, so they are updated in parallel.
             by.par_chunks_mut(ticks * m)
                 .enumerate()
                 .for_each(|(c, acc)| {
-                    for (i, replicate) in per_replicate.iter().enumerate() {
-                        let j = chunk_of[i][c];
-                        let offset = c - chunks[i][j].start;
-                        let tallies = &replicate[j].per_ccg[offset * ticks..][..ticks];
+                    for replicate in batch {
+                        let tallies = &replicate.per_ccg[c * ticks..][..ticks];
                         for (tick, t) in tallies.iter().enumerate() {
                             push_metrics(&mut acc[tick * m..][..m], t);
                         }
                     }
                 });
         }
-        for (i, replicate) in per_replicate.iter().enumerate() {
-            let mut total = empty_tallies(scenario);
-            for result in replicate.iter() {
-                for (sum, t) in total.iter_mut().zip(&result.total) {
-                    add_into(sum, t);
-                }
+        for (i, replicate) in batch.iter().enumerate() {
+            for (tick, t) in replicate.total.iter().enumerate() {
+                push_metrics(&mut self.summary.population[tick * m..][..m], t);
             }
-            for (tick, t) in total.iter().enumerate() {
-                push_metrics(&mut summary.population[tick * m..][..m], t);
-            }
-            on_replicate(first + i as u32, &total)?;
+            on_replicate(first + i as u32, &replicate.total)?;
         }
+        Ok(())
+    }
+}
+
+/// Run `options.replicates` replicates of `scenario` on `population`, in parallel on the current
+/// rayon pool. `population` is [`Population::build`]'s; replicate `r` simulates
+/// [`Population::for_replicate`] (`population` itself when the structure is fixed). `on_replicate(r, tallies)` receives each replicate's population-level tallies (one
+/// per tick) in replicate order. Returns [`Interrupted`] (wrapped) if `cancel` is set.
+///
+/// Replicates run in batches ([`EnsembleRun::simulate`]), reduced in replicate order, so the
+/// result is the same whatever the thread count.
+pub fn run_ensemble(
+    scenario: &Scenario,
+    population: &Population,
+    options: EnsembleOptions,
+    cancel: &AtomicBool,
+    on_replicate: impl FnMut(u32, &[Tally]) -> anyhow::Result<()>,
+) -> anyhow::Result<EnsembleSummary> {
+    run_ensemble_on(scenario, population, options, cancel, None, on_replicate)
+}
+
+/// [`run_ensemble`], with the replicates simulated by every rank of an MPI job when `cluster`
+/// is given (rank 0's coordinator, and the index of this scenario among the command's, which
+/// the workers' [`crate::cluster::jobs::EnsembleJob`] holds in the same order): the same
+/// summary, bit for bit.
+pub fn run_ensemble_on(
+    scenario: &Scenario,
+    population: &Population,
+    options: EnsembleOptions,
+    cancel: &AtomicBool,
+    cluster: Option<(&mut crate::cluster::Coordinator<'_>, usize)>,
+    mut on_replicate: impl FnMut(u32, &[Tally]) -> anyhow::Result<()>,
+) -> anyhow::Result<EnsembleSummary> {
+    let run = EnsembleRun::new(scenario, population, options.by_ccg);
+    let mut acc = Accumulator::new(scenario, population, options.by_ccg);
+    if let Some((cluster, index)) = cluster {
+        use crate::cluster::jobs;
+        let blocks =
+            jobs::replicate_blocks(options.replicates, population.ccgs.len(), cluster.size());
+        cluster.require_units(blocks.len(), "block of replicates")?;
+        let tasks: Vec<Vec<u8>> = blocks
+            .iter()
+            .map(|b| jobs::replicate_task(index, b))
+            .collect();
+        // Rank 0's own units run on a job holding this scenario at the same index.
+        struct One<'r, 'a>(&'r EnsembleRun<'a>);
+        impl crate::cluster::Job for One<'_, '_> {
+            fn evaluate(&self, task: &[u8], cancel: &AtomicBool) -> anyhow::Result<Vec<u8>> {
+                jobs::evaluate_replicates_of(self.0, task, cancel)
+            }
+        }
+        cluster.map(&One(&run), &tasks, cancel, |i, bytes| {
+            let batch = jobs::decode_replicates(bytes, blocks[i].len());
+            acc.push(blocks[i].start, &batch, &mut on_replicate)
+        })?;
+        return Ok(acc.summary);
+    }
+    let batch = run.batch(options.replicates);
+    let mut first = 0u32;
+    while first < options.replicates {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Interrupted.into());
+        }
+        let reps = batch.min(options.replicates - first);
+        let results = run
+            .simulate(first..first + reps, cancel)
+            .ok_or(Interrupted)?;
+        acc.push(first, &results, &mut on_replicate)?;
         first += reps;
     }
-    Ok(summary)
+    Ok(acc.summary)
 }
 
 fn push_metrics(acc: &mut [Welford], tally: &Tally) {

@@ -15,6 +15,7 @@ pub mod bench;
 pub mod calendar;
 pub mod check;
 pub mod cli;
+pub mod cluster;
 pub mod compare;
 pub mod engine;
 pub mod evidence;

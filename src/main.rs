@@ -6,7 +6,10 @@ fn main() -> ExitCode {
     match ccgsim::cli::run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // A worker rank of an MPI job leaves the reason to rank 0.
+            if !err.is::<ccgsim::cluster::WorkerExit>() {
+                eprintln!("error: {err:#}");
+            }
             ExitCode::from(ccgsim::cli::exit_code(&err))
         }
     }

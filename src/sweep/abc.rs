@@ -181,6 +181,38 @@ pub fn abc_smc(
     cancel: &AtomicBool,
     start: Start,
     simulate: impl Fn(&[f64], u64) -> anyhow::Result<Simulated> + Sync,
+    on_event: impl FnMut(Event<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<Generation>> {
+    let mut local = |candidates: &[Candidate]| -> Vec<anyhow::Result<Simulated>> {
+        candidates
+            .par_iter()
+            .map(|(theta, seed)| {
+                // Once stopped, the batch is abandoned: skip its remaining candidates.
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(Interrupted.into());
+                }
+                simulate(theta, *seed)
+            })
+            .collect()
+    };
+    abc_smc_with(priors, settings, cancel, start, &mut local, on_event)
+}
+
+/// [`abc_smc`], with each batch of candidates (parameter values and seed) simulated by
+/// `evaluate` (in parallel here, or over the ranks of an MPI job), which answers for every
+/// candidate in order.
+/// A candidate: parameter values and the seed of its replicates.
+pub type Candidate = (Vec<f64>, u64);
+
+/// Simulates a batch of candidates, answering for each in order.
+pub type Evaluate<'a> = dyn FnMut(&[Candidate]) -> Vec<anyhow::Result<Simulated>> + 'a;
+
+pub fn abc_smc_with(
+    priors: &[Prior],
+    settings: &AbcSettings,
+    cancel: &AtomicBool,
+    start: Start,
+    evaluate: &mut Evaluate<'_>,
     mut on_event: impl FnMut(Event<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<Generation>> {
     let k = priors.len();
@@ -284,19 +316,21 @@ pub fn abc_smc(
                 return Err(Interrupted.into());
             }
             let end = (tried + batch).min(settings.max_candidates);
-            let results: Vec<anyhow::Result<(Vec<f64>, Simulated)>> = (tried..end)
+            let proposed: Vec<(Vec<f64>, Candidate)> = (tried..end)
                 .into_par_iter()
                 .map(|i| {
-                    // Once stopped, the batch is abandoned: skip its remaining candidates.
-                    if cancel.load(Ordering::Relaxed) {
-                        return Err(Interrupted.into());
-                    }
                     let z = propose(i);
                     let theta: Vec<f64> = z.iter().zip(priors).map(|(&z, p)| p.value(z)).collect();
                     let seed = derive_seed(settings.seed, Purpose::Sweep, g as u64, i as u64);
-                    Ok((z, simulate(&theta, seed)?))
+                    (z, (theta, seed))
                 })
                 .collect();
+            let (zs, candidates): (Vec<Vec<f64>>, Vec<Candidate>) = proposed.into_iter().unzip();
+            let simulated = evaluate(&candidates);
+            let results = zs
+                .into_iter()
+                .zip(simulated)
+                .map(|(z, s)| s.map(|s| (z, s)));
             for (i, r) in (tried..end).zip(results) {
                 let (z, sim) = r?;
                 if sim.distance <= epsilon && accepted.len() < n {

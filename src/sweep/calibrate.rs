@@ -215,6 +215,34 @@ impl Calibration {
         Ok(out)
     }
 
+    /// The simulation of one candidate: the mean of each target's output over the replicates,
+    /// and its distance from the targets.
+    pub fn simulator(&self) -> impl Fn(&[f64], u64) -> anyhow::Result<Simulated> + Sync + '_ {
+        move |theta: &[f64], seed: u64| -> anyhow::Result<Simulated> {
+            let reps = self
+                .simulate(theta, seed, self.replicates)
+                .map_err(|p| point_error(self, p))?;
+            let outputs: Vec<f64> = (0..self.targets.len())
+                .map(|t| reps.iter().map(|r| r[t]).sum::<f64>() / reps.len() as f64)
+                .collect();
+            Ok(Simulated {
+                distance: self.distance(&outputs),
+                outputs,
+            })
+        }
+    }
+
+    /// Runs of one CCG per candidate (for sizing the units of an MPI job).
+    pub fn runs_per_candidate(&self) -> usize {
+        let ccgs = match &self.base {
+            Base::Scenario(b) => {
+                (crate::limits::Shape::of_scenario(&b.scenario).ccgs as usize).max(1)
+            }
+            Base::Builtin(_) => 1,
+        };
+        ccgs * self.replicates as usize
+    }
+
     /// What the calibration needs (see [`crate::limits`]): a candidate's model, tallies and
     /// workspace on every thread at once, and the particles of every generation. The work is
     /// counted as every generation trying twice its particles (acceptance of one in two); a
@@ -600,6 +628,19 @@ pub fn run_calibration(
     dir: &Path,
     options: &CalibrateOptions,
     cancel: &AtomicBool,
+    on_generation: impl FnMut(usize, &Generation, bool),
+) -> anyhow::Result<CalibrationReport> {
+    run_calibration_on(c, dir, options, cancel, None, on_generation)
+}
+
+/// [`run_calibration`], with the candidates simulated by every rank of an MPI job when
+/// `cluster` is given (rank 0's coordinator): the same folder, byte for byte.
+pub fn run_calibration_on(
+    c: &Calibration,
+    dir: &Path,
+    options: &CalibrateOptions,
+    cancel: &AtomicBool,
+    cluster: Option<&mut crate::cluster::Coordinator<'_>>,
     mut on_generation: impl FnMut(usize, &Generation, bool),
 ) -> anyhow::Result<CalibrationReport> {
     use super::journal::{Folder, open_folder};
@@ -622,7 +663,17 @@ pub fn run_calibration(
         dir: dir.to_path_buf(),
         generations,
     };
-    let result = calibrate(c, dir, cancel, start, |event| {
+    if let Some(cluster) = &cluster {
+        let batch = (4 * c.settings.particles).max(64);
+        if batch < cluster.size() {
+            return Err(crate::cluster::ClusterError::Usage(format!(
+                "{} ranks but only {batch} candidates per batch: run with at most {batch} ranks",
+                cluster.size()
+            ))
+            .into());
+        }
+    }
+    let result = calibrate(c, dir, cancel, start, cluster, |event| {
         match event {
             Event::Generation(g, generation) => {
                 journal.generation(g, generation)?;
@@ -655,21 +706,41 @@ fn calibrate(
     dir: &Path,
     cancel: &AtomicBool,
     start: super::abc::Start,
+    cluster: Option<&mut crate::cluster::Coordinator<'_>>,
     on_event: impl FnMut(Event<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<CalibrationResult> {
-    let simulate = |theta: &[f64], seed: u64| -> anyhow::Result<Simulated> {
-        let reps = c
-            .simulate(theta, seed, c.replicates)
-            .map_err(|p| point_error(c, p))?;
-        let outputs: Vec<f64> = (0..c.targets.len())
-            .map(|t| reps.iter().map(|r| r[t]).sum::<f64>() / reps.len() as f64)
-            .collect();
-        Ok(Simulated {
-            distance: c.distance(&outputs),
-            outputs,
-        })
+    let simulate = c.simulator();
+    let generations = match cluster {
+        None => abc_smc(&c.priors, &c.settings, cancel, start, simulate, on_event)?,
+        Some(cluster) => {
+            use crate::cluster::jobs;
+            let job = jobs::CalibrationJob {
+                simulate: &simulate,
+            };
+            let runs = c.runs_per_candidate();
+            let mut evaluate = |candidates: &[jobs::Candidate]| {
+                let tasks = jobs::candidate_tasks(candidates, runs, cluster.size());
+                let mut out = Vec::with_capacity(candidates.len());
+                let mapped = cluster.map(&job, &tasks, cancel, |_, bytes| {
+                    out.extend(jobs::decode_simulated(bytes).into_iter().map(Ok));
+                    Ok(())
+                });
+                match mapped {
+                    Ok(()) => out,
+                    // The first candidate's answer is the error, which ends the calibration.
+                    Err(e) => vec![Err(e)],
+                }
+            };
+            super::abc::abc_smc_with(
+                &c.priors,
+                &c.settings,
+                cancel,
+                start,
+                &mut evaluate,
+                on_event,
+            )?
+        }
     };
-    let generations = abc_smc(&c.priors, &c.settings, cancel, start, simulate, on_event)?;
     if cancel.load(Ordering::Relaxed) {
         return Err(Interrupted.into());
     }

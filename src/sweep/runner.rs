@@ -300,6 +300,18 @@ pub fn run_sweep(
     sweep: &Sweep,
     opts: &SweepOptions,
     cancel: &AtomicBool,
+    on_chunk: impl FnMut(usize, usize, u64),
+) -> anyhow::Result<SweepReport> {
+    run_sweep_on(sweep, opts, cancel, None, on_chunk)
+}
+
+/// [`run_sweep`], with the points computed by every rank of an MPI job when `cluster` is given
+/// (rank 0's coordinator); the folder is the same bytes.
+pub fn run_sweep_on(
+    sweep: &Sweep,
+    opts: &SweepOptions,
+    cancel: &AtomicBool,
+    cluster: Option<&mut crate::cluster::Coordinator<'_>>,
     mut on_chunk: impl FnMut(usize, usize, u64),
 ) -> anyhow::Result<SweepReport> {
     let dir = &opts.out;
@@ -364,39 +376,113 @@ pub fn run_sweep(
     // progress (and the journal) moves every second or so. Results do not depend on it.
     let chunk_points = (2048 / (units * sweep.replicates as usize).max(1)).clamp(1, 4096);
     let unit_points = sweep.unit_points();
-    on_chunk(state.points_done, mine.len(), 0);
-    while state.points_done < mine.len() {
-        if cancel.load(Ordering::Relaxed) || opts.stop_after.is_some_and(|k| state.points_done >= k)
-        {
+    let mut journals = Journals {
+        dir,
+        results: &mut results,
+        summary: &mut summary,
+        results_tally: &mut results_tally,
+        summary_tally: &mut summary_tally,
+        state: &mut state,
+    };
+    on_chunk(journals.state.points_done, mine.len(), 0);
+    let stop_at = opts.stop_after.unwrap_or(usize::MAX).min(mine.len());
+    if let Some(cluster) = cluster {
+        // Under MPI the chunks are only how often the journals are written: the units flow
+        // without waiting at a chunk's end.
+        let first = journals.state.points_done;
+        if first < stop_at {
+            let todo = &mine[first..stop_at];
+            let (tasks, blocks) =
+                crate::cluster::jobs::sweep_tasks(sweep, todo, units, cluster.size());
+            cluster.require_units(tasks.len(), "work unit")?;
+            let job = crate::cluster::jobs::SweepJob::new(sweep, &unit_points);
+            let (mut chunk, mut outputs): (Vec<usize>, ChunkOutputs) = (Vec::new(), Vec::new());
+            let mut point = Vec::new();
+            cluster
+                .map(&job, &tasks, cancel, |i, bytes| {
+                    let block = &blocks[i];
+                    let values = crate::cluster::jobs::decode_sweep_result(bytes, block, sweep);
+                    for (k, mut reps) in values.into_iter().enumerate() {
+                        point.append(&mut reps);
+                        if point.len() == sweep.replicates as usize {
+                            chunk.push(todo[block.first + k]);
+                            outputs.push(std::mem::take(&mut point));
+                        }
+                    }
+                    let end = journals.state.points_done + chunk.len();
+                    if chunk.len() >= chunk_points || end == stop_at {
+                        journals.commit(sweep, &unit_points, &chunk, &outputs, end)?;
+                        report.runs += (chunk.len() * sweep.replicates as usize) as u64;
+                        on_chunk(end, mine.len(), report.runs);
+                        chunk.clear();
+                        outputs.clear();
+                    }
+                    Ok(())
+                })
+                .map_err(|e| {
+                    if e.is::<crate::experiment::Interrupted>() {
+                        Stopped(dir.clone()).into()
+                    } else {
+                        e
+                    }
+                })?;
+        }
+        if journals.state.points_done < mine.len() {
             return Err(Stopped(dir.clone()).into());
         }
-        let mut end = (state.points_done + chunk_points).min(mine.len());
-        if let Some(k) = opts.stop_after {
-            if k > state.points_done {
-                end = end.min(k);
-            }
+    }
+    while journals.state.points_done < mine.len() {
+        let done = journals.state.points_done;
+        if cancel.load(Ordering::Relaxed) || done >= stop_at {
+            return Err(Stopped(dir.clone()).into());
         }
-        let chunk = &mine[state.points_done..end];
+        let end = (done + chunk_points).min(stop_at);
+        let chunk = &mine[done..end];
         let outputs = run_chunk(sweep, &unit_points, chunk, cancel)?;
         if cancel.load(Ordering::Relaxed) {
             return Err(Stopped(dir.clone()).into());
         }
-        let (rows, sums) = format_rows(sweep, &unit_points, chunk, &outputs)?;
-        append(&mut results, &rows, dir, RESULTS_JOURNAL)?;
-        append(&mut summary, &sums, dir, SUMMARY_JOURNAL)?;
-        results_tally.update(&rows);
-        summary_tally.update(&sums);
-        state.results_bytes = results_tally.bytes;
-        state.summary_bytes = summary_tally.bytes;
-        state.results_sha256 = results_tally.sha256();
-        state.summary_sha256 = summary_tally.sha256();
-        state.points_done = end;
-        write_state(dir, &state)?;
+        journals.commit(sweep, &unit_points, chunk, &outputs, end)?;
         report.runs += (chunk.len() * sweep.replicates as usize) as u64;
-        on_chunk(state.points_done, mine.len(), report.runs);
+        on_chunk(end, mine.len(), report.runs);
     }
     finish(sweep, opts, &mine, &unit_points)?;
     Ok(report)
+}
+
+/// The open journals of a folder and its state: where finished chunks go.
+struct Journals<'a> {
+    dir: &'a Path,
+    results: &'a mut File,
+    summary: &'a mut File,
+    results_tally: &'a mut Measure,
+    summary_tally: &'a mut Measure,
+    state: &'a mut State,
+}
+
+impl Journals<'_> {
+    /// Append the rows of `chunk` (the folder's points up to position `end`) and make them
+    /// durable before the state file records them.
+    fn commit(
+        &mut self,
+        sweep: &Sweep,
+        unit_points: &[Vec<f64>],
+        chunk: &[usize],
+        outputs: &ChunkOutputs,
+        end: usize,
+    ) -> anyhow::Result<()> {
+        let (rows, sums) = format_rows(sweep, unit_points, chunk, outputs)?;
+        append(self.results, &rows, self.dir, RESULTS_JOURNAL)?;
+        append(self.summary, &sums, self.dir, SUMMARY_JOURNAL)?;
+        self.results_tally.update(&rows);
+        self.summary_tally.update(&sums);
+        self.state.results_bytes = self.results_tally.bytes;
+        self.state.summary_bytes = self.summary_tally.bytes;
+        self.state.results_sha256 = self.results_tally.sha256();
+        self.state.summary_sha256 = self.summary_tally.sha256();
+        self.state.points_done = end;
+        write_state(self.dir, self.state)
+    }
 }
 
 enum Folder {
@@ -621,7 +707,7 @@ fn write_state(dir: &Path, state: &State) -> anyhow::Result<()> {
 }
 
 /// Units of work per replicate of a point of the base (CCGs of the base population, or 1).
-fn units_per_point(sweep: &Sweep) -> usize {
+pub(crate) fn units_per_point(sweep: &Sweep) -> usize {
     match &sweep.base {
         Base::Scenario(b) => Population::build(&b.scenario).ccgs.len().max(1),
         Base::Builtin(_) => 1,
@@ -643,6 +729,16 @@ fn run_chunk(
     chunk: &[usize],
     cancel: &AtomicBool,
 ) -> anyhow::Result<ChunkOutputs> {
+    let models = build_models(sweep, unit_points, chunk)?;
+    evaluate_models(&models, &sweep.outputs, sweep.replicates, cancel)
+}
+
+/// The models of the points `chunk`, in parallel.
+pub(crate) fn build_models(
+    sweep: &Sweep,
+    unit_points: &[Vec<f64>],
+    chunk: &[usize],
+) -> anyhow::Result<Vec<PointModel>> {
     let models: Vec<PointModel> = chunk
         .par_iter()
         .map(|&p| {
@@ -659,7 +755,7 @@ fn run_chunk(
             Ok(text) => located(&text, &sweep.path, p),
             Err(e) => e,
         })?;
-    evaluate_models(&models, &sweep.outputs, sweep.replicates, cancel)
+    Ok(models)
 }
 
 /// Run `replicates` replicates of each model in parallel, units (replicate, CCG) spread over the
@@ -672,6 +768,19 @@ pub(crate) fn evaluate_models(
     replicates: u32,
     cancel: &AtomicBool,
 ) -> anyhow::Result<ChunkOutputs> {
+    evaluate_replicates(models, outputs, 0..replicates, cancel)
+}
+
+/// [`evaluate_models`] for the replicates `replicates` only (a block of a point's replicates,
+/// as an MPI unit holds): `[model][replicate - start][output]`, the same values that the whole
+/// run gives for those replicates.
+pub(crate) fn evaluate_replicates(
+    models: &[PointModel],
+    outputs: &[super::spec::Output],
+    replicates: std::ops::Range<u32>,
+    cancel: &AtomicBool,
+) -> anyhow::Result<ChunkOutputs> {
+    let first = replicates.start as usize;
     // The ticks each point's outputs read, in increasing order.
     let needed: Vec<Vec<u32>> = models
         .iter()
@@ -688,7 +797,7 @@ pub(crate) fn evaluate_models(
             PointModel::Builtin { .. } => Vec::new(),
         })
         .collect();
-    let reps = replicates as usize;
+    let reps = replicates.len();
     let mut starts = Vec::with_capacity(models.len() + 1);
     starts.push(0usize);
     for m in models {
@@ -710,7 +819,7 @@ pub(crate) fn evaluate_models(
                         env,
                     } => {
                         let ccgs = population.ccgs.len();
-                        let (r, c) = (rem / ccgs, rem % ccgs);
+                        let (r, c) = (first + rem / ccgs, rem % ccgs);
                         let ticks = scenario.months as usize + 1;
                         buf.clear();
                         if cancel.load(Ordering::Relaxed) {
@@ -745,7 +854,7 @@ pub(crate) fn evaluate_models(
                         inputs,
                         seed,
                     } => {
-                        let mut rng = stream(*seed, Purpose::Unit, rem as u64, 0);
+                        let mut rng = stream(*seed, Purpose::Unit, (first + rem) as u64, 0);
                         UnitResult::Value(model.evaluate(inputs, &mut rng))
                     }
                 }
