@@ -155,6 +155,8 @@ pub struct Coordinator<'a> {
     heard: Vec<Instant>,
     hosts: Vec<String>,
     beat: Instant,
+    /// When this rank last looked at the clock (see [`woke_from_a_stall`]).
+    awake: Instant,
     /// Units each rank has computed, over the whole job.
     pub units: Vec<u64>,
     stopped: bool,
@@ -177,6 +179,7 @@ impl<'a> Coordinator<'a> {
             heard: vec![Instant::now(); size],
             hosts: vec![String::new(); size],
             beat: Instant::now(),
+            awake: Instant::now(),
             units: vec![0; size],
             stopped: false,
         };
@@ -270,6 +273,9 @@ impl<'a> Coordinator<'a> {
 
     /// Send heartbeats when due and check that every worker was heard from recently.
     fn tick(&mut self) -> Result<(), ClusterError> {
+        if woke_from_a_stall(&mut self.awake, self.timeout) {
+            self.heard.fill(Instant::now());
+        }
         if self.beat.elapsed() >= heartbeat(self.timeout) {
             for r in 1..self.t.size() {
                 self.t.send(r, Tag::Heartbeat, &[0]);
@@ -456,7 +462,9 @@ impl<'a> Coordinator<'a> {
 impl Drop for Coordinator<'_> {
     /// A coordinator dropped without [`Coordinator::stop`] (an error on rank 0) still ends the job.
     fn drop(&mut self) {
-        self.stop(1);
+        if !std::thread::panicking() {
+            self.stop(1);
+        }
     }
 }
 
@@ -514,6 +522,7 @@ pub fn serve(
         }
         let mut heard = Instant::now();
         let mut beat = Instant::now();
+        let mut awake = Instant::now();
         let code = 'serve: loop {
             while let Some((_, tag, bytes)) = t.poll() {
                 heard = Instant::now();
@@ -546,6 +555,9 @@ pub fn serve(
                 t.send(0, Tag::Heartbeat, &[0]);
                 beat = Instant::now();
             }
+            if woke_from_a_stall(&mut awake, timeout) {
+                heard = Instant::now();
+            }
             if heard.elapsed() > timeout {
                 eprintln!(
                     "error: rank {} (on {}): rank 0 has sent nothing for {:.0} s (--mpi-timeout): it has died or hangs; ending the job",
@@ -562,6 +574,15 @@ pub fn serve(
     });
     t.send(0, Tag::Bye, &[0]);
     code
+}
+
+/// Whether this rank itself was stopped (SIGSTOP, a suspended job, a machine under swap) since
+/// it last looked: then its peers' silence is its own, and they are given a fresh timeout.
+/// The loops look every millisecond or so.
+fn woke_from_a_stall(awake: &mut Instant, timeout: Duration) -> bool {
+    let gap = awake.elapsed();
+    *awake = Instant::now();
+    gap > 2 * heartbeat(timeout)
 }
 
 fn failed(t: &dyn Transport, i: usize, code: u8, message: &str) {
@@ -688,3 +709,6 @@ pub fn finish<T>(mut c: Coordinator<'_>, result: anyhow::Result<T>) -> anyhow::R
     c.stop(code);
     result
 }
+
+#[cfg(test)]
+mod tests;
