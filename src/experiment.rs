@@ -97,20 +97,22 @@ pub(crate) fn batch_replicates(
     by_tasks.min(by_memory).clamp(1, replicates.max(1) as usize) as u32
 }
 
-/// What one task (a chunk of CCGs in one replicate) hands back.
-struct ChunkResult {
-    /// The chunk's tallies summed over its CCGs in index order, one per tick.
-    total: Vec<Tally>,
-    /// Each CCG's tallies (`ticks` per CCG, CCGs in order), when per-CCG results are kept.
-    per_ccg: Vec<Tally>,
-}
-
 /// One replicate's tallies: the population's (one per tick) and, when per-CCG results are kept,
-/// each CCG's (`ticks` per CCG, CCGs in order; else empty).
+/// each CCG's: runs of consecutive CCGs, each as (its first CCG, `ticks` tallies per CCG in
+/// order), covering every CCG in order (else empty).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicateTallies {
     pub total: Vec<Tally>,
-    pub per_ccg: Vec<Tally>,
+    pub per_ccg: Vec<(usize, Vec<Tally>)>,
+}
+
+impl ReplicateTallies {
+    /// CCG `c`'s tallies, one per tick.
+    pub fn ccg(&self, c: usize, ticks: usize) -> &[Tally] {
+        let run = self.per_ccg.partition_point(|(start, _)| *start <= c) - 1;
+        let (start, tallies) = &self.per_ccg[run];
+        &tallies[(c - start) * ticks..][..ticks]
+    }
 }
 
 /// An ensemble's model, ready to simulate any block of its replicates (on any rank of an MPI
@@ -169,24 +171,23 @@ impl<'a> EnsembleRun<'a> {
             .zip(&plans)
             .map(|(p, plan)| ccg_chunks(p, plan))
             .collect();
-        // Replicate i's tasks are `start[i]..start[i + 1]`.
-        let mut start = vec![0usize];
-        for c in &chunks {
-            start.push(start.last().unwrap() + c.len());
-        }
-        let tasks = *start.last().unwrap();
-        let results: Vec<ChunkResult> = (0..tasks)
+        let zero = [0.0; crate::metrics::TALLY_LEN];
+        let tasks: Vec<(usize, Range<usize>)> = chunks
+            .iter()
+            .enumerate()
+            .flat_map(|(i, cs)| cs.iter().map(move |c| (i, c.clone())))
+            .collect();
+        // Each task's tallies summed over its CCGs in index order, one per tick, and when kept
+        // each of its CCGs' (`ticks` per CCG, CCGs in order).
+        let results: Vec<(usize, usize, Vec<Tally>, Vec<Tally>)> = tasks
             .into_par_iter()
             .map_init(
                 || (Workspace::default(), Vec::<Tally>::new()),
-                |(ws, scratch), u| {
-                    let i = start.partition_point(|&s| s <= u) - 1;
+                |(ws, scratch), (i, chunk)| {
                     let r = first + i as u32;
-                    let chunk = chunks[i][u - start[i]].clone();
-                    let mut result = ChunkResult {
-                        total: empty_tallies(scenario),
-                        per_ccg: Vec::with_capacity(if by_ccg { chunk.len() * ticks } else { 0 }),
-                    };
+                    let mut total = empty_tallies(scenario);
+                    let mut per_ccg =
+                        Vec::with_capacity(if by_ccg { chunk.len() * ticks } else { 0 });
                     let plan = &plans[i];
                     let first_group = plan.groups.partition_point(|g| g.start < chunk.start);
                     for (group, mergers) in plan.groups[first_group..]
@@ -197,49 +198,45 @@ impl<'a> EnsembleRun<'a> {
                         // A cheap check per group, so that a big run stops within moments of a
                         // signal; the batch is then discarded whole, so results never change.
                         if cancel.load(Ordering::Relaxed) {
-                            return result;
+                            return (i, chunk.start, total, per_ccg);
                         }
                         scratch.clear();
-                        scratch.resize(group.len() * ticks, [0.0; crate::metrics::TALLY_LEN]);
+                        scratch.resize(group.len() * ticks, zero);
                         let ccgs = &pops[i].ccgs[group.clone()];
                         simulate_group(scenario, env, ccgs, mergers, r, ws, scratch);
                         // CCG by CCG in index order, as without mergers.
                         for ccg in scratch.chunks(ticks) {
-                            for (total, t) in result.total.iter_mut().zip(ccg) {
+                            for (total, t) in total.iter_mut().zip(ccg) {
                                 add_into(total, t);
                             }
                         }
                         if by_ccg {
-                            result.per_ccg.extend_from_slice(scratch);
+                            per_ccg.extend_from_slice(scratch);
                         }
                     }
-                    result
+                    (i, chunk.start, total, per_ccg)
                 },
             )
             .collect();
         if cancel.load(Ordering::Relaxed) {
             return None;
         }
-        let mut results = results.into_iter();
-        Some(
-            (0..replicates.len())
-                .map(|i| {
-                    let mut total = empty_tallies(scenario);
-                    let mut per_ccg = Vec::new();
-                    for result in results.by_ref().take(start[i + 1] - start[i]) {
-                        for (sum, t) in total.iter_mut().zip(&result.total) {
-                            add_into(sum, t);
-                        }
-                        if per_ccg.is_empty() {
-                            per_ccg = result.per_ccg;
-                        } else {
-                            per_ccg.extend_from_slice(&result.per_ccg);
-                        }
-                    }
-                    ReplicateTallies { total, per_ccg }
-                })
-                .collect(),
-        )
+        let mut out: Vec<ReplicateTallies> = (0..replicates.len())
+            .map(|_| ReplicateTallies {
+                total: empty_tallies(scenario),
+                per_ccg: Vec::new(),
+            })
+            .collect();
+        // Chunks summed in order within each replicate.
+        for (i, start, total, per_ccg) in results {
+            for (sum, t) in out[i].total.iter_mut().zip(&total) {
+                add_into(sum, t);
+            }
+            if by_ccg {
+                out[i].per_ccg.push((start, per_ccg));
+            }
+        }
+        Some(out)
     }
 }
 
@@ -278,7 +275,7 @@ impl Accumulator {
                 .enumerate()
                 .for_each(|(c, acc)| {
                     for replicate in batch {
-                        let tallies = &replicate.per_ccg[c * ticks..][..ticks];
+                        let tallies = replicate.ccg(c, ticks);
                         for (tick, t) in tallies.iter().enumerate() {
                             push_metrics(&mut acc[tick * m..][..m], t);
                         }

@@ -304,7 +304,12 @@ pub fn evaluate_replicates_of(
     let mut w = Writer::default();
     for r in &results {
         encode_tallies(&mut w, &r.total);
-        encode_tallies(&mut w, &r.per_ccg);
+        let per_ccg: Vec<crate::metrics::Tally> = r
+            .per_ccg
+            .iter()
+            .flat_map(|(_, t)| t.iter().copied())
+            .collect();
+        encode_tallies(&mut w, &per_ccg);
     }
     Ok(w.finish())
 }
@@ -315,9 +320,14 @@ pub fn decode_replicates(bytes: &[u8], n: usize) -> Vec<crate::experiment::Repli
     (0..n)
         .map(|_| {
             let total = decode_tallies(&mut r);
+            let per_ccg = decode_tallies(&mut r);
             crate::experiment::ReplicateTallies {
                 total,
-                per_ccg: decode_tallies(&mut r),
+                per_ccg: if per_ccg.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![(0, per_ccg)]
+                },
             }
         })
         .collect()
