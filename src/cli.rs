@@ -247,6 +247,16 @@ impl Resources {
     }
 }
 
+/// "2 ranks (units 80 + 71) x ", for the summary line of a command run under MPI.
+fn ranks_words(units: &[u64]) -> String {
+    let each: Vec<String> = units.iter().map(|u| u.to_string()).collect();
+    format!(
+        "{} (units {}) x ",
+        count(units.len(), "rank"),
+        each.join(" + ")
+    )
+}
+
 /// The options of a command that can run over the ranks of an MPI job (`--features mpi`).
 #[derive(Debug, Clone, Default, Args)]
 pub struct ClusterArgs {
@@ -567,7 +577,7 @@ fn run_one(
         replicates: scenario.replicates,
         by_ccg: !args.no_by_ccg,
     };
-    let ranks = cluster.as_ref().map(|(c, _)| c.size());
+    let mut ranks = String::new();
     let on_replicate = |r: u32, tallies: &[crate::metrics::Tally]| {
         replicates.write(r, tallies)?;
         test_progress("replicate", r + 1);
@@ -576,14 +586,21 @@ fn run_one(
     };
     let summary = match cluster {
         // Rank 0 talks to the other ranks from this thread and runs its own units on the pool.
-        Some(c) => crate::experiment::run_ensemble_on(
-            scenario,
-            &population,
-            options,
-            cancel,
-            Some(c),
-            on_replicate,
-        ),
+        Some((c, i)) => {
+            let before = c.units.clone();
+            let r = crate::experiment::run_ensemble_on(
+                scenario,
+                &population,
+                options,
+                cancel,
+                Some((&mut *c, i)),
+                on_replicate,
+            );
+            // This scenario's units only.
+            let units: Vec<u64> = c.units.iter().zip(&before).map(|(u, b)| u - b).collect();
+            ranks = ranks_words(&units);
+            r
+        }
         None => pool.install(|| run_ensemble(scenario, &population, options, cancel, on_replicate)),
     };
     progress.finish_and_clear();
@@ -648,7 +665,7 @@ fn run_one(
             },
             crate::words::count(scenario.months as u64, "month"),
             clock.elapsed().as_secs_f64(),
-            ranks.map_or(String::new(), |k| format!("{} x ", count(k, "rank"))),
+            ranks,
             crate::words::count(threads as u64, "thread"),
             dir.display()
         );
@@ -1068,10 +1085,14 @@ fn run_sweep_setup(
         let rate = runs as f64 / started.elapsed().as_secs_f64().max(1e-9);
         progress.set_message(format!("{} ({rate:.0} runs/s)", sweep.name));
     };
-    let ranks = cluster.as_ref().map(|c| c.size());
+    let mut ranks = String::new();
     let report = match cluster {
         // Rank 0 talks to the other ranks from this thread and runs its own units on the pool.
-        Some(c) => crate::sweep::runner::run_sweep_on(sweep, &options, cancel, Some(c), on_chunk),
+        Some(c) => {
+            let r = crate::sweep::runner::run_sweep_on(sweep, &options, cancel, Some(c), on_chunk);
+            ranks = ranks_words(&c.units);
+            r
+        }
         None => pool.install(|| run_sweep(sweep, &options, cancel, on_chunk)),
     };
     progress.finish_and_clear();
@@ -1095,7 +1116,7 @@ fn run_sweep_setup(
                 count(sweep.replicates, "replicate"),
                 count(report.runs, "run"),
                 clock.elapsed().as_secs_f64(),
-                ranks.map_or(String::new(), |k| format!("{} x ", count(k, "rank"))),
+                ranks,
                 count(threads, "thread"),
                 out.display()
             );
@@ -1304,16 +1325,20 @@ fn calibrate_with(
             );
         }
     };
-    let ranks = cluster.as_ref().map(|k| k.size());
+    let mut ranks = String::new();
     let report = match cluster {
-        Some(k) => crate::sweep::calibrate::run_calibration_on(
-            c,
-            &dir,
-            &options,
-            cancel,
-            Some(k),
-            on_generation,
-        )?,
+        Some(k) => {
+            let r = crate::sweep::calibrate::run_calibration_on(
+                c,
+                &dir,
+                &options,
+                cancel,
+                Some(&mut *k),
+                on_generation,
+            );
+            ranks = ranks_words(&k.units);
+            r?
+        }
         None => pool.install(|| run_calibration(c, &dir, &options, cancel, on_generation))?,
     };
     let Some(result) = report.result else {
@@ -1328,7 +1353,7 @@ fn calibrate_with(
             c.name,
             count(result.generations.len(), "generation"),
             clock.elapsed().as_secs_f64(),
-            ranks.map_or(String::new(), |k| format!("{} x ", count(k, "rank"))),
+            ranks,
             count(threads, "thread"),
             dir.display()
         );

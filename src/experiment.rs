@@ -332,15 +332,24 @@ pub fn run_ensemble_on(
             .iter()
             .map(|b| jobs::replicate_task(index, b))
             .collect();
-        // Rank 0's own units run on a job holding this scenario at the same index.
+        // Rank 0's own units run on this scenario alone, whatever its index.
         struct One<'r, 'a>(&'r EnsembleRun<'a>);
         impl crate::cluster::Job for One<'_, '_> {
-            fn evaluate(&self, task: &[u8], cancel: &AtomicBool) -> anyhow::Result<Vec<u8>> {
-                jobs::evaluate_replicates_of(self.0, task, cancel)
+            type Output = Vec<ReplicateTallies>;
+            fn evaluate(&self, task: &[u8], cancel: &AtomicBool) -> anyhow::Result<Self::Output> {
+                let (_, replicates) = jobs::decode_replicate_task(task);
+                self.0
+                    .simulate(replicates, cancel)
+                    .ok_or_else(|| Interrupted.into())
+            }
+            fn encode(&self, replicates: &Self::Output) -> Vec<u8> {
+                jobs::encode_replicates(replicates)
+            }
+            fn decode(&self, bytes: &[u8]) -> Self::Output {
+                jobs::decode_replicates(bytes)
             }
         }
-        cluster.map(&One(&run), &tasks, cancel, |i, bytes| {
-            let batch = jobs::decode_replicates(bytes, blocks[i].len());
+        cluster.map(&One(&run), &tasks, cancel, |i, batch| {
             acc.push(blocks[i].start, &batch, &mut on_replicate)
         })?;
         return Ok(acc.summary);

@@ -135,7 +135,15 @@ fn a_sweep_on_two_ranks_writes_the_bytes_of_one_process() {
         1,
         "{stderr}"
     );
-    assert!(stderr.contains("on 2 ranks x 1 thread"), "{stderr}");
+    // Both ranks took units, and they add up to the sweep's.
+    let units = stderr
+        .split("on 2 ranks (units ")
+        .nth(1)
+        .and_then(|t| t.split(')').next())
+        .unwrap_or_else(|| panic!("no units in {stderr}"));
+    let each: Vec<u64> = units.split(" + ").map(|u| u.parse().unwrap()).collect();
+    assert!(each.len() == 2 && each.iter().all(|&u| u > 0), "{stderr}");
+    assert!(stderr.contains(") x 1 thread"), "{stderr}");
 }
 
 #[test]

@@ -7,6 +7,10 @@
 pub struct Writer(Vec<u8>);
 
 impl Writer {
+    pub fn with_capacity(bytes: usize) -> Writer {
+        Writer(Vec::with_capacity(bytes))
+    }
+
     pub fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
@@ -36,14 +40,22 @@ impl Writer {
 
     pub fn f64s(&mut self, v: &[f64]) {
         self.u64(v.len() as u64);
+        self.0.reserve(8 * v.len());
         for &x in v {
-            self.f64(x);
+            self.0.extend_from_slice(&x.to_bits().to_le_bytes());
         }
     }
 
     pub fn string(&mut self, s: &str) {
         self.u64(s.len() as u64);
         self.0.extend_from_slice(s.as_bytes());
+    }
+
+    /// `N` numbers' bits, without a length (read by [`Reader::f64_arrays`]).
+    pub fn f64_array<const N: usize>(&mut self, v: &[f64; N]) {
+        for &x in v {
+            self.0.extend_from_slice(&x.to_bits().to_le_bytes());
+        }
     }
 
     /// Raw bytes, unprefixed: the rest of a message.
@@ -102,7 +114,24 @@ impl<'a> Reader<'a> {
 
     pub fn f64s(&mut self) -> Vec<f64> {
         let n = self.u64() as usize;
-        (0..n).map(|_| self.f64()).collect()
+        self.take(8 * n)
+            .chunks_exact(8)
+            .map(|b| f64::from_bits(u64::from_le_bytes(b.try_into().expect("8 bytes"))))
+            .collect()
+    }
+
+    /// `n` runs of `N` numbers, each written by [`Writer::f64s`]-like bits without a length.
+    pub fn f64_arrays<const N: usize>(&mut self, n: usize) -> Vec<[f64; N]> {
+        self.take(8 * N * n)
+            .chunks_exact(8 * N)
+            .map(|run| {
+                let mut a = [0.0; N];
+                for (x, b) in a.iter_mut().zip(run.chunks_exact(8)) {
+                    *x = f64::from_bits(u64::from_le_bytes(b.try_into().expect("8 bytes")));
+                }
+                a
+            })
+            .collect()
     }
 
     pub fn string(&mut self) -> String {
@@ -133,6 +162,8 @@ mod tests {
         w.opt_f64(None);
         w.opt_f64(Some(0.1 + 0.2));
         w.f64s(&[1.5, f64::INFINITY]);
+        w.f64_array(&[0.25, -3.0]);
+        w.f64_array(&[7.0, 8.0]);
         w.string("rank 1 (on node-7)");
         w.bytes(b"tail");
         let bytes = w.finish();
@@ -148,6 +179,7 @@ mod tests {
             Some((0.1f64 + 0.2).to_bits())
         );
         assert_eq!(r.f64s(), vec![1.5, f64::INFINITY]);
+        assert_eq!(r.f64_arrays::<2>(2), vec![[0.25, -3.0], [7.0, 8.0]]);
         assert_eq!(r.string(), "rank 1 (on node-7)");
         assert_eq!(r.rest(), b"tail");
         assert_eq!(Writer::default().finish(), vec![0]);

@@ -12,8 +12,10 @@ use rayon::prelude::*;
 
 use super::Job;
 use super::codec::{Reader, Writer};
-use crate::experiment::Interrupted;
+use crate::experiment::{EnsembleRun, Interrupted, ReplicateTallies};
+use crate::metrics::TALLY_LEN;
 use crate::sweep::Sweep;
+use crate::sweep::abc::Simulated;
 use crate::sweep::runner::{build_models, evaluate_replicates};
 
 /// About this many runs of one CCG (for a built-in test model, evaluations) make a unit.
@@ -21,6 +23,10 @@ pub const UNIT_RUNS: usize = 4096;
 
 /// Units are made smaller than [`UNIT_RUNS`] where needed to give each rank this many.
 pub const UNITS_PER_RANK: usize = 4;
+
+/// Units of each batch of calibration candidates per rank: the next batch waits for the last
+/// unit of this one, so they are smaller, to end together.
+pub const CANDIDATE_UNITS_PER_RANK: usize = 16;
 
 /// Where a sweep unit's points sit in the list handed out, and its replicates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,25 +95,8 @@ pub fn sweep_tasks(
     (tasks, blocks)
 }
 
-/// A sweep unit's result: for each of its points, each of its replicates, each output.
-pub fn decode_sweep_result(
-    bytes: &[u8],
-    block: &SweepBlock,
-    sweep: &Sweep,
-) -> Vec<Vec<Vec<Option<f64>>>> {
-    let mut r = Reader::new(bytes);
-    (0..block.points)
-        .map(|_| {
-            block
-                .replicates
-                .clone()
-                .map(|_| (0..sweep.outputs.len()).map(|_| r.opt_f64()).collect())
-                .collect()
-        })
-        .collect()
-}
-
-/// Runs sweep units: builds the points' models and their replicates, as `run_sweep` does.
+/// Runs sweep units: builds the points' models and their replicates, as `run_sweep` does. A
+/// result is each of the unit's points' replicates' outputs.
 pub struct SweepJob<'a> {
     sweep: &'a Sweep,
     unit_points: &'a [Vec<f64>],
@@ -120,7 +109,9 @@ impl<'a> SweepJob<'a> {
 }
 
 impl Job for SweepJob<'_> {
-    fn evaluate(&self, task: &[u8], cancel: &AtomicBool) -> anyhow::Result<Vec<u8>> {
+    type Output = crate::sweep::runner::ChunkOutputs;
+
+    fn evaluate(&self, task: &[u8], cancel: &AtomicBool) -> anyhow::Result<Self::Output> {
         let mut r = Reader::new(task);
         let replicates = r.u32()..r.u32();
         let n = r.u64() as usize;
@@ -130,15 +121,34 @@ impl Job for SweepJob<'_> {
         if cancel.load(Ordering::Relaxed) {
             return Err(Interrupted.into());
         }
+        Ok(outputs)
+    }
+
+    fn encode(&self, outputs: &Self::Output) -> Vec<u8> {
         let mut w = Writer::default();
-        for point in &outputs {
+        w.u64(outputs.len() as u64);
+        w.u64(outputs.first().map_or(0, Vec::len) as u64);
+        for point in outputs {
             for rep in point {
                 for &v in rep {
                     w.opt_f64(v);
                 }
             }
         }
-        Ok(w.finish())
+        w.finish()
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Self::Output {
+        let mut r = Reader::new(bytes);
+        let (points, replicates) = (r.u64() as usize, r.u64() as usize);
+        let outputs = self.sweep.outputs.len();
+        (0..points)
+            .map(|_| {
+                (0..replicates)
+                    .map(|_| (0..outputs).map(|_| r.opt_f64()).collect())
+                    .collect()
+            })
+            .collect()
     }
 }
 
@@ -152,7 +162,7 @@ pub fn candidate_tasks(
     ranks: usize,
 ) -> Vec<Vec<u8>> {
     let per = (UNIT_RUNS / runs_per_candidate.max(1))
-        .min(candidates.len() / (UNITS_PER_RANK * ranks))
+        .min(candidates.len() / (CANDIDATE_UNITS_PER_RANK * ranks))
         .max(1);
     candidates
         .chunks(per)
@@ -180,41 +190,17 @@ pub fn decode_candidates(task: &[u8]) -> Vec<Candidate> {
         .collect()
 }
 
-/// A simulated candidate: its distance and outputs.
-pub fn encode_simulated(s: &[crate::sweep::abc::Simulated]) -> Vec<u8> {
-    let mut w = Writer::default();
-    w.u64(s.len() as u64);
-    for x in s {
-        w.f64(x.distance);
-        w.f64s(&x.outputs);
-    }
-    w.finish()
-}
-
-pub fn decode_simulated(bytes: &[u8]) -> Vec<crate::sweep::abc::Simulated> {
-    let mut r = Reader::new(bytes);
-    let n = r.u64() as usize;
-    (0..n)
-        .map(|_| {
-            let distance = r.f64();
-            crate::sweep::abc::Simulated {
-                distance,
-                outputs: r.f64s(),
-            }
-        })
-        .collect()
-}
-
 /// Runs calibration units: every candidate of the block in parallel, as the calibration does on
-/// one machine.
+/// one machine. A result is each candidate's distance and outputs.
 pub struct CalibrationJob<'a> {
-    pub simulate: &'a (dyn Fn(&[f64], u64) -> anyhow::Result<crate::sweep::abc::Simulated> + Sync),
+    pub simulate: &'a (dyn Fn(&[f64], u64) -> anyhow::Result<Simulated> + Sync),
 }
 
 impl Job for CalibrationJob<'_> {
-    fn evaluate(&self, task: &[u8], cancel: &AtomicBool) -> anyhow::Result<Vec<u8>> {
-        let candidates = decode_candidates(task);
-        let simulated = candidates
+    type Output = Vec<Simulated>;
+
+    fn evaluate(&self, task: &[u8], cancel: &AtomicBool) -> anyhow::Result<Self::Output> {
+        decode_candidates(task)
             .par_iter()
             .map(|(theta, seed)| {
                 if cancel.load(Ordering::Relaxed) {
@@ -222,8 +208,31 @@ impl Job for CalibrationJob<'_> {
                 }
                 (self.simulate)(theta, *seed)
             })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(encode_simulated(&simulated))
+            .collect()
+    }
+
+    fn encode(&self, simulated: &Self::Output) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u64(simulated.len() as u64);
+        for x in simulated {
+            w.f64(x.distance);
+            w.f64s(&x.outputs);
+        }
+        w.finish()
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Self::Output {
+        let mut r = Reader::new(bytes);
+        let n = r.u64() as usize;
+        (0..n)
+            .map(|_| {
+                let distance = r.f64();
+                Simulated {
+                    distance,
+                    outputs: r.f64s(),
+                }
+            })
+            .collect()
     }
 }
 
@@ -258,70 +267,62 @@ pub fn decode_replicate_task(task: &[u8]) -> (usize, Range<u32>) {
     (scenario, r.u32()..r.u32())
 }
 
-/// Tallies as bytes: each value's bits in order.
-pub fn encode_tallies(w: &mut Writer, tallies: &[crate::metrics::Tally]) {
-    w.u64(tallies.len() as u64);
-    for t in tallies {
-        for &x in t {
-            w.f64(x);
-        }
-    }
-}
-
-pub fn decode_tallies(r: &mut Reader<'_>) -> Vec<crate::metrics::Tally> {
-    let n = r.u64() as usize;
-    (0..n)
-        .map(|_| {
-            let mut t = [0.0; crate::metrics::TALLY_LEN];
-            for x in &mut t {
-                *x = r.f64();
-            }
-            t
-        })
-        .collect()
-}
-
-/// Runs ensemble units: the replicates of one of the command's scenarios.
+/// Runs ensemble units: the replicates of one of the command's scenarios. A result is each
+/// replicate's tallies.
 pub struct EnsembleJob<'a> {
-    pub runs: Vec<crate::experiment::EnsembleRun<'a>>,
+    pub runs: Vec<EnsembleRun<'a>>,
 }
 
 impl Job for EnsembleJob<'_> {
-    fn evaluate(&self, task: &[u8], cancel: &AtomicBool) -> anyhow::Result<Vec<u8>> {
-        let (scenario, _) = decode_replicate_task(task);
-        evaluate_replicates_of(&self.runs[scenario], task, cancel)
+    type Output = Vec<ReplicateTallies>;
+
+    fn evaluate(&self, task: &[u8], cancel: &AtomicBool) -> anyhow::Result<Self::Output> {
+        let (scenario, replicates) = decode_replicate_task(task);
+        self.runs[scenario]
+            .simulate(replicates, cancel)
+            .ok_or_else(|| Interrupted.into())
+    }
+
+    fn encode(&self, replicates: &Self::Output) -> Vec<u8> {
+        encode_replicates(replicates)
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Self::Output {
+        decode_replicates(bytes)
     }
 }
 
-/// The result of the ensemble unit `task` of `run`.
-pub fn evaluate_replicates_of(
-    run: &crate::experiment::EnsembleRun<'_>,
-    task: &[u8],
-    cancel: &AtomicBool,
-) -> anyhow::Result<Vec<u8>> {
-    let (_, replicates) = decode_replicate_task(task);
-    let results = run.simulate(replicates, cancel).ok_or(Interrupted)?;
-    let mut w = Writer::default();
-    for r in &results {
-        encode_tallies(&mut w, &r.total);
-        let per_ccg: Vec<crate::metrics::Tally> = r
-            .per_ccg
-            .iter()
-            .flat_map(|(_, t)| t.iter().copied())
-            .collect();
-        encode_tallies(&mut w, &per_ccg);
+/// Replicates' tallies as bytes: per replicate the population's and then every CCG's, in order.
+pub fn encode_replicates(replicates: &[ReplicateTallies]) -> Vec<u8> {
+    let values: usize = replicates
+        .iter()
+        .map(|r| r.total.len() + r.per_ccg.iter().map(|(_, t)| t.len()).sum::<usize>())
+        .sum();
+    let mut w = Writer::with_capacity(8 * TALLY_LEN * values + 24 * replicates.len() + 8);
+    w.u64(replicates.len() as u64);
+    for r in replicates {
+        w.u64(r.total.len() as u64);
+        for t in &r.total {
+            w.f64_array(t);
+        }
+        w.u64(r.per_ccg.iter().map(|(_, t)| t.len()).sum::<usize>() as u64);
+        for t in r.per_ccg.iter().flat_map(|(_, t)| t) {
+            w.f64_array(t);
+        }
     }
-    Ok(w.finish())
+    w.finish()
 }
 
-/// The replicates of an ensemble unit's result.
-pub fn decode_replicates(bytes: &[u8], n: usize) -> Vec<crate::experiment::ReplicateTallies> {
+pub fn decode_replicates(bytes: &[u8]) -> Vec<ReplicateTallies> {
     let mut r = Reader::new(bytes);
+    let n = r.u64() as usize;
     (0..n)
         .map(|_| {
-            let total = decode_tallies(&mut r);
-            let per_ccg = decode_tallies(&mut r);
-            crate::experiment::ReplicateTallies {
+            let ticks = r.u64() as usize;
+            let total = r.f64_arrays::<TALLY_LEN>(ticks);
+            let ccgs = r.u64() as usize;
+            let per_ccg = r.f64_arrays::<TALLY_LEN>(ccgs);
+            ReplicateTallies {
                 total,
                 per_ccg: if per_ccg.is_empty() {
                     Vec::new()

@@ -95,10 +95,25 @@ pub trait Transport {
     fn abort(&self, code: i32) -> !;
 }
 
-/// Turns a unit's description into its result, on whichever rank it lands.
+/// Turns a unit's description into its result, on whichever rank it lands. A result computed on
+/// rank 0 is used as it is; one from another rank travels as the bytes of [`Job::encode`].
 pub trait Job: Sync {
+    type Output: Send;
     /// The result of the unit `task`. When `cancel` is set it may give up with an error.
-    fn evaluate(&self, task: &[u8], cancel: &AtomicBool) -> anyhow::Result<Vec<u8>>;
+    fn evaluate(&self, task: &[u8], cancel: &AtomicBool) -> anyhow::Result<Self::Output>;
+    fn encode(&self, output: &Self::Output) -> Vec<u8>;
+    fn decode(&self, bytes: &[u8]) -> Self::Output;
+}
+
+/// A [`Job`] as a worker runs it: task bytes in, result bytes out.
+pub trait Serve: Sync {
+    fn serve(&self, task: &[u8], cancel: &AtomicBool) -> anyhow::Result<Vec<u8>>;
+}
+
+impl<J: Job> Serve for J {
+    fn serve(&self, task: &[u8], cancel: &AtomicBool) -> anyhow::Result<Vec<u8>> {
+        self.evaluate(task, cancel).map(|o| self.encode(&o))
+    }
 }
 
 /// Something went wrong between the ranks. Exit code 2 for what the user can fix (the input, the
@@ -125,6 +140,26 @@ pub enum ClusterError {
 }
 
 impl ClusterError {
+    /// The error, with `note` (what was kept, how to go on) after a failing rank's message.
+    pub fn noting(e: anyhow::Error, note: &str) -> anyhow::Error {
+        match e.downcast::<ClusterError>() {
+            Ok(ClusterError::Rank {
+                rank,
+                host,
+                message,
+                code,
+            }) => ClusterError::Rank {
+                rank,
+                host,
+                message: format!("{message}; {note}"),
+                code,
+            }
+            .into(),
+            Ok(other) => other.into(),
+            Err(e) => e,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             ClusterError::Rank { code, .. } => *code,
@@ -302,12 +337,12 @@ impl<'a> Coordinator<'a> {
     /// Evaluate `tasks` on every rank; `consume(i, result)` sees the results in task order.
     /// Results wait in memory only while an earlier one is outstanding, at most a window of
     /// `8 * ranks` units ahead. Stops with [`crate::experiment::Interrupted`] when `cancel` is set.
-    pub fn map(
+    pub fn map<J: Job>(
         &mut self,
-        job: &dyn Job,
+        job: &J,
         tasks: &[Vec<u8>],
         cancel: &AtomicBool,
-        mut consume: impl FnMut(usize, &[u8]) -> anyhow::Result<()>,
+        mut consume: impl FnMut(usize, J::Output) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let size = self.t.size();
         let n = tasks.len();
@@ -317,7 +352,7 @@ impl<'a> Coordinator<'a> {
             .pool
             .expect("the coordinator's thread pool is set before work is mapped");
         let (to_local, local_tasks) = mpsc::channel::<usize>();
-        let (local_done, from_local) = mpsc::channel::<(usize, anyhow::Result<Vec<u8>>)>();
+        let (local_done, from_local) = mpsc::channel::<(usize, anyhow::Result<J::Output>)>();
         let result = std::thread::scope(|s| {
             let abandon = &abandon;
             s.spawn(move || {
@@ -333,7 +368,7 @@ impl<'a> Coordinator<'a> {
             });
             let result = (|| -> anyhow::Result<()> {
                 let mut outstanding: Vec<VecDeque<usize>> = vec![VecDeque::new(); size];
-                let mut done: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+                let mut done: BTreeMap<usize, J::Output> = BTreeMap::new();
                 let (mut next_task, mut next_out) = (0usize, 0usize);
                 while next_out < n {
                     if cancel.load(Ordering::Relaxed) {
@@ -365,7 +400,7 @@ impl<'a> Coordinator<'a> {
                                 let i = r.u64() as usize;
                                 outstanding[from].retain(|&u| u != i);
                                 self.units[from] += 1;
-                                done.insert(i, r.rest().to_vec());
+                                done.insert(i, job.decode(r.rest()));
                             }
                             Tag::Failed => {
                                 let mut r = Reader::new(&bytes);
@@ -403,7 +438,7 @@ impl<'a> Coordinator<'a> {
                         }
                     }
                     while let Some(r) = done.remove(&next_out) {
-                        consume(next_out, &r)?;
+                        consume(next_out, r)?;
                         next_out += 1;
                     }
                     self.tick()?;
@@ -475,7 +510,7 @@ pub fn serve(
     t: &dyn Transport,
     timeout: Duration,
     setup: Result<String, (u8, String)>,
-    work: Option<(&rayon::ThreadPool, &dyn Job)>,
+    work: Option<(&rayon::ThreadPool, &dyn Serve)>,
 ) -> u8 {
     let mut w = Writer::default();
     match &setup {
@@ -506,7 +541,7 @@ pub fn serve(
                     if stop.set() {
                         break;
                     }
-                    let r = pool.install(|| job.evaluate(&task, stop.flag()));
+                    let r = pool.install(|| job.serve(&task, stop.flag()));
                     let r = match r {
                         Ok(_) if stop.set() => Err(crate::experiment::Interrupted.into()),
                         r => r,
@@ -542,12 +577,12 @@ pub fn serve(
             match results.recv_timeout(Duration::from_millis(1)) {
                 Ok((i, Ok(bytes))) => t.send(0, Tag::Result, &index_and(i, &bytes)),
                 Ok((i, Err(e))) => {
-                    let code = if e.is::<crate::experiment::Interrupted>() {
-                        crate::signals::exit_code()
+                    if e.is::<crate::experiment::Interrupted>() {
+                        let message = format!("was stopped{}", crate::signals::by());
+                        failed(t, i, crate::signals::exit_code(), &message);
                     } else {
-                        crate::cli::exit_code(&e)
-                    };
-                    failed(t, i, code, &format!("{e:#}"));
+                        failed(t, i, crate::cli::exit_code(&e), &format!("{e:#}"));
+                    }
                 }
                 Err(_) => {}
             }
@@ -694,7 +729,7 @@ impl Launch {
         &self,
         status: Result<String, (u8, String)>,
         pool: &rayon::ThreadPool,
-        job: &dyn Job,
+        job: &dyn Serve,
     ) -> u8 {
         serve(self.transport(), self.timeout, status, Some((pool, job)))
     }

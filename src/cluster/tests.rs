@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::threads::{ThreadTransport, job};
-use super::{ClusterError, Coordinator, Job, Transport, finish, serve};
+use super::{ClusterError, Coordinator, Job, Serve, Transport, finish, serve};
 
 /// Squares the number in a task; `slow` sleeps first; `fail_on` fails that task.
 struct Square {
@@ -13,6 +13,16 @@ struct Square {
 }
 
 impl Job for Square {
+    type Output = Vec<u8>;
+
+    fn encode(&self, output: &Vec<u8>) -> Vec<u8> {
+        output.clone()
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Vec<u8> {
+        bytes.to_vec()
+    }
+
     fn evaluate(&self, task: &[u8], _cancel: &AtomicBool) -> anyhow::Result<Vec<u8>> {
         std::thread::sleep(self.slow);
         let x = u64::from_le_bytes(task.try_into().unwrap());
@@ -49,7 +59,7 @@ fn with_job<T: Send>(
                 s.spawn(move || {
                     let p = pool();
                     let ok = setup.is_ok();
-                    serve(&t, TIMEOUT, setup, ok.then_some((&p, j as &dyn Job)))
+                    serve(&t, TIMEOUT, setup, ok.then_some((&p, j as &dyn Serve)))
                 })
             })
             .collect();

@@ -696,6 +696,14 @@ pub fn run_calibration_on(
             })
         }
         Err(e) if e.is::<Interrupted>() => Err(stopped(recorded).into()),
+        Err(e) if e.is::<crate::cluster::ClusterError>() && recorded > 0 => {
+            let note = format!(
+                "{} kept in '{}': run the same command with --resume to continue",
+                crate::words::count(recorded, "finished generation"),
+                dir.display()
+            );
+            Err(crate::cluster::ClusterError::noting(e, &note))
+        }
         Err(e) => Err(e),
     }
 }
@@ -721,8 +729,8 @@ fn calibrate(
             let mut evaluate = |candidates: &[jobs::Candidate]| {
                 let tasks = jobs::candidate_tasks(candidates, runs, cluster.size());
                 let mut out = Vec::with_capacity(candidates.len());
-                let mapped = cluster.map(&job, &tasks, cancel, |_, bytes| {
-                    out.extend(jobs::decode_simulated(bytes).into_iter().map(Ok));
+                let mapped = cluster.map(&job, &tasks, cancel, |_, simulated| {
+                    out.extend(simulated.into_iter().map(Ok));
                     Ok(())
                 });
                 match mapped {

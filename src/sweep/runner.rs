@@ -399,9 +399,8 @@ pub fn run_sweep_on(
             let (mut chunk, mut outputs): (Vec<usize>, ChunkOutputs) = (Vec::new(), Vec::new());
             let mut point = Vec::new();
             cluster
-                .map(&job, &tasks, cancel, |i, bytes| {
+                .map(&job, &tasks, cancel, |i, values| {
                     let block = &blocks[i];
-                    let values = crate::cluster::jobs::decode_sweep_result(bytes, block, sweep);
                     for (k, mut reps) in values.into_iter().enumerate() {
                         point.append(&mut reps);
                         if point.len() == sweep.replicates as usize {
@@ -421,10 +420,13 @@ pub fn run_sweep_on(
                 })
                 .map_err(|e| {
                     if e.is::<crate::experiment::Interrupted>() {
-                        Stopped(dir.clone()).into()
-                    } else {
-                        e
+                        return Stopped(dir.clone()).into();
                     }
+                    let note = format!(
+                        "the finished points are kept in '{}': run the same command with --resume to continue",
+                        dir.display()
+                    );
+                    crate::cluster::ClusterError::noting(e, &note)
                 })?;
         }
         if journals.state.points_done < mine.len() {
