@@ -141,6 +141,12 @@ pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     crate::signals::install();
     crate::simd::Simd::requested().map_err(UsageError::new)?;
+    if !matches!(
+        cli.command,
+        Command::Run(_) | Command::Sweep(_) | Command::Calibrate(_)
+    ) {
+        alone_under_mpi(&cli.command)?;
+    }
     let result = match cli.command {
         Command::Run(args) => run_command(args),
         Command::Check(args) => check_command(args),
@@ -159,6 +165,31 @@ pub fn run() -> anyhow::Result<()> {
         Ok(()) if crate::signals::cancelled() => Err(crate::signals::LateSignal.into()),
         other => other,
     }
+}
+
+/// A command other than `run`, `sweep` and `calibrate` started as several ranks of an MPI job
+/// would run as many copies writing the same files: refuse it (rank 0 says why).
+fn alone_under_mpi(command: &Command) -> anyhow::Result<()> {
+    let Some(launch) = crate::cluster::launched(None)? else {
+        return Ok(());
+    };
+    let size = launch.transport().size();
+    if size == 1 {
+        return Ok(());
+    }
+    if !launch.is_root() {
+        return Err(crate::cluster::WorkerExit(2).into());
+    }
+    let name = format!("{command:?}");
+    let name = name
+        .split('(')
+        .next()
+        .unwrap_or("this command")
+        .to_lowercase();
+    Err(UsageError(format!(
+        "`ccgsim {name}` runs on one machine, not over {size} MPI ranks: start it without mpirun or srun (only run, sweep and calibrate share their work between ranks)"
+    ))
+    .into())
 }
 
 /// The process exit code for an error: 2 for input the user can fix, 128 + the signal's number

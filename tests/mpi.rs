@@ -501,4 +501,17 @@ fn bad_input_under_mpi_exits_2_with_one_message_from_rank_0() {
         "{stderr}"
     );
     assert!(!dir.path().join("missing").exists(), "nothing was written");
+
+    // A command that does not share its work would run twice over the same files.
+    let mut mpi = mpirun(2).unwrap();
+    mpi.arg(bin())
+        .args(["optimise", "-q", "-o"])
+        .arg(dir.path().join("zdt1"))
+        .arg(root().join("optimise/zdt1.toml"));
+    let stderr = failing("optimise under MPI", mpi);
+    assert!(
+        stderr.contains("`ccgsim optimise` runs on one machine"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("zdt1").exists(), "nothing was written");
 }

@@ -175,7 +175,7 @@ impl ClusterError {
 pub struct WorkerExit(pub u8);
 
 fn index_and(i: usize, bytes: &[u8]) -> Vec<u8> {
-    let mut w = Writer::default();
+    let mut w = Writer::with_capacity(8 + bytes.len());
     w.u64(i as u64);
     w.bytes(bytes);
     w.finish()
