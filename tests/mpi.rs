@@ -353,7 +353,7 @@ fn start_until_progress(
 }
 
 #[test]
-fn a_sweep_killed_under_mpi_resumes_without_it_to_the_same_bytes() {
+fn a_sweep_killed_under_mpi_resumes_on_one_rank_then_alone_to_the_same_bytes() {
     let Some(mut mpi) = mpirun(2) else { return };
     let dir = tempfile::tempdir().unwrap();
     let sweep = long_sweep(dir.path());
@@ -393,6 +393,23 @@ fn a_sweep_killed_under_mpi_resumes_without_it_to_the_same_bytes() {
         !killed.join("results.csv").exists(),
         "the sweep did not finish"
     );
+    // Resumed under MPI again, on one rank this time, and stopped at 300 points by the test hook;
+    // then finished without MPI.
+    let mut one = mpirun(1).unwrap();
+    let out = one
+        .arg(bin())
+        .args(["sweep", "-q", "--resume", "-o"])
+        .arg(&killed)
+        .arg(&sweep)
+        .env("CCGSIM_TEST_STOP_AFTER_POINTS", "300")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     ok(
         "resume without MPI",
         alone()
@@ -403,6 +420,44 @@ fn a_sweep_killed_under_mpi_resumes_without_it_to_the_same_bytes() {
             .unwrap(),
     );
     assert_same_folder(&reference, &killed, None);
+}
+
+#[test]
+fn several_scenarios_on_two_ranks_write_the_bytes_of_one_process() {
+    let Some(mut mpi) = mpirun(2) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios = [
+        root().join("scenarios/baseline.toml"),
+        root().join("scenarios/sanctions_only.toml"),
+    ];
+    let args = ["run", "-q", "-r", "12", "-o"];
+    ok(
+        "two scenarios alone",
+        alone()
+            .args(args)
+            .arg(dir.path().join("alone"))
+            .args(&scenarios)
+            .output()
+            .unwrap(),
+    );
+    ok(
+        "two scenarios on two ranks",
+        mpi.arg(bin())
+            .args(args)
+            .arg(dir.path().join("mpi"))
+            .args(["-t", "1"])
+            .args(&scenarios)
+            .output()
+            .unwrap(),
+    );
+    let results = ["timeseries.csv", "replicates.csv", "by_ccg.csv"];
+    for name in ["baseline", "sanctions_only"] {
+        assert_same_folder(
+            &dir.path().join("alone").join(name),
+            &dir.path().join("mpi").join(name),
+            Some(&results),
+        );
+    }
 }
 
 #[test]
