@@ -515,7 +515,8 @@ fn run_plans(
     }
     let cancel = cancel_flag();
     for (i, plan) in plans.iter().enumerate() {
-        let cluster = cluster.as_deref_mut().map(|c| (c, i));
+        // The index of the scenario, and whether it is the last to need the other ranks.
+        let cluster = cluster.as_deref_mut().map(|c| (c, i, i + 1 == plans.len()));
         run_one(args, plan, pool, threads, cancel, cluster).map_err(|e| {
             if i == 0 || !e.is::<Interrupted>() {
                 return e;
@@ -570,7 +571,7 @@ fn run_one(
     pool: &rayon::ThreadPool,
     threads: usize,
     cancel: &AtomicBool,
-    cluster: Option<(&mut crate::cluster::Coordinator<'_>, usize)>,
+    cluster: Option<(&mut crate::cluster::Coordinator<'_>, usize, bool)>,
 ) -> anyhow::Result<()> {
     let started = SystemTime::now();
     let clock = Instant::now();
@@ -617,7 +618,7 @@ fn run_one(
     };
     let summary = match cluster {
         // Rank 0 talks to the other ranks from this thread and runs its own units on the pool.
-        Some((c, i)) => {
+        Some((c, i, last)) => {
             let before = c.units.clone();
             let r = crate::experiment::run_ensemble_on(
                 scenario,
@@ -630,6 +631,10 @@ fn run_one(
             // This scenario's units only.
             let units: Vec<u64> = c.units.iter().zip(&before).map(|(u, b)| u - b).collect();
             ranks = ranks_words(&units);
+            if last && r.is_ok() {
+                // The files are rank 0's alone.
+                c.release();
+            }
             r
         }
         None => pool.install(|| run_ensemble(scenario, &population, options, cancel, on_replicate)),

@@ -40,6 +40,10 @@ pub const DEPTH: usize = 2;
 /// population.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// A worker with no unit in hand waits this many timeouts for rank 0, which may be working
+/// alone between two batches of units (writing one scenario's files before the next).
+pub const IDLE_TIMEOUTS: u32 = 10;
+
 /// How often a rank tells its peers it is alive: a tenth of the timeout, at most every 2 s.
 pub fn heartbeat(timeout: Duration) -> Duration {
     (timeout / 10).clamp(Duration::from_millis(10), Duration::from_secs(2))
@@ -344,6 +348,7 @@ impl<'a> Coordinator<'a> {
         cancel: &AtomicBool,
         mut consume: impl FnMut(usize, J::Output) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
+        assert!(!self.stopped, "no work is mapped after the job has ended");
         let size = self.t.size();
         let n = tasks.len();
         let window = (8 * size).max(16);
@@ -459,6 +464,12 @@ impl<'a> Coordinator<'a> {
         result
     }
 
+    /// The last unit is in: let the workers go (exit code 0) while rank 0 writes the files alone,
+    /// so that they need not wait on it. A later error is still rank 0's exit code.
+    pub fn release(&mut self) {
+        self.stop(0);
+    }
+
     /// End the job: tell every worker the exit code and wait (at most the timeout) for each to
     /// say it is leaving, discarding results still in flight.
     pub fn stop(&mut self, code: u8) {
@@ -558,6 +569,8 @@ pub fn serve(
         let mut heard = Instant::now();
         let mut beat = Instant::now();
         let mut awake = Instant::now();
+        // Units received and not yet answered.
+        let mut in_hand = 0usize;
         let code = 'serve: loop {
             while let Some((_, tag, bytes)) = t.poll() {
                 heard = Instant::now();
@@ -566,6 +579,7 @@ pub fn serve(
                         let mut r = Reader::new(&bytes);
                         let i = r.u64() as usize;
                         let task = r.rest().to_vec();
+                        in_hand += 1;
                         if to_compute.send((i, task)).is_err() {
                             failed(t, i, 1, "this rank has no model to run (its setup failed)");
                         }
@@ -574,7 +588,11 @@ pub fn serve(
                     _ => {}
                 }
             }
-            match results.recv_timeout(Duration::from_millis(1)) {
+            let result = results.recv_timeout(Duration::from_millis(1));
+            if result.is_ok() {
+                in_hand -= 1;
+            }
+            match result {
                 Ok((i, Ok(bytes))) => t.send(0, Tag::Result, &index_and(i, &bytes)),
                 Ok((i, Err(e))) => {
                     if e.is::<crate::experiment::Interrupted>() {
@@ -593,7 +611,14 @@ pub fn serve(
             if woke_from_a_stall(&mut awake, timeout) {
                 heard = Instant::now();
             }
-            if heard.elapsed() > timeout {
+            // With no unit in hand, rank 0 may be busy alone (writing files between a run's
+            // scenarios): wait longer before calling it dead, but not forever.
+            let limit = if in_hand > 0 {
+                timeout
+            } else {
+                IDLE_TIMEOUTS * timeout
+            };
+            if heard.elapsed() > limit {
                 eprintln!(
                     "error: rank {} (on {}): rank 0 has sent nothing for {:.0} s (--mpi-timeout): it has died or hangs; ending the job",
                     t.rank(),

@@ -319,3 +319,45 @@ fn a_sweep_over_ranks_writes_the_same_folder() {
         }
     }
 }
+
+#[test]
+fn an_idle_worker_waits_longer_for_rank_0_between_batches() {
+    // Rank 0 works alone for twice the timeout between two batches: a worker with no unit in
+    // hand gives it ten timeouts, so the job goes on.
+    let timeout = Duration::from_millis(300);
+    let mut transports = job(2).into_iter();
+    let rank0 = transports.next().unwrap();
+    let rank1 = transports.next().unwrap();
+    let square = Square {
+        slow: Duration::from_millis(1),
+        fail_on: None,
+    };
+    let codes = std::thread::scope(|s| {
+        let square = &square;
+        let worker = s.spawn(move || {
+            let p = pool();
+            serve(
+                &rank1,
+                timeout,
+                Ok("inputs".into()),
+                Some((&p, square as &dyn Serve)),
+            )
+        });
+        let p = pool();
+        let mut c = Coordinator::start(&rank0, timeout, Ok("inputs".into())).unwrap();
+        c.pool = Some(&p);
+        let cancel = AtomicBool::new(false);
+        c.map(square, &tasks(20), &cancel, |_, _| Ok(())).unwrap();
+        std::thread::sleep(2 * timeout);
+        let mut n = 0;
+        c.map(square, &tasks(20), &cancel, |_, _| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 20);
+        c.release();
+        vec![worker.join().unwrap()]
+    });
+    assert_eq!(codes, vec![0]);
+}

@@ -739,14 +739,17 @@ fn calibrate(
                     Err(e) => vec![Err(e)],
                 }
             };
-            super::abc::abc_smc_with(
+            let generations = super::abc::abc_smc_with(
                 &c.priors,
                 &c.settings,
                 cancel,
                 start,
                 &mut evaluate,
                 on_event,
-            )?
+            )?;
+            // The predictive check and the files are rank 0's alone.
+            cluster.release();
+            generations
         }
     };
     if cancel.load(Ordering::Relaxed) {

@@ -432,6 +432,7 @@ pub fn run_sweep_on(
         if journals.state.points_done < mine.len() {
             return Err(Stopped(dir.clone()).into());
         }
+        cluster.release();
     }
     while journals.state.points_done < mine.len() {
         let done = journals.state.points_done;
