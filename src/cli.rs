@@ -423,10 +423,7 @@ fn run_command(args: RunArgs) -> anyhow::Result<()> {
         c.pool = Some(pool);
     }
     let result = run_plans(&args, plans, pool, *threads, cluster.as_mut());
-    match cluster {
-        Some(c) => crate::cluster::finish(c, result),
-        None => result,
-    }
+    crate::cluster::finish(cluster, result)
 }
 
 /// Read every scenario of a `run` and check its needs, before anything is written: the part of
@@ -1073,10 +1070,7 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
         c.pool = Some(&setup.pool);
     }
     let result = run_sweep_setup(&args, &setup, clock, cluster.as_mut());
-    match cluster {
-        Some(c) => crate::cluster::finish(c, result),
-        None => result,
-    }
+    crate::cluster::finish(cluster, result)
 }
 
 fn run_sweep_setup(
@@ -1318,10 +1312,7 @@ fn calibrate_command(args: CalibrateArgs) -> anyhow::Result<()> {
         k.pool = Some(&pool);
     }
     let result = calibrate_with(&args, &c, &pool, threads, clock, cluster.as_mut());
-    match cluster {
-        Some(k) => crate::cluster::finish(k, result),
-        None => result,
-    }
+    crate::cluster::finish(cluster, result)
 }
 
 fn calibrate_with(

@@ -760,13 +760,15 @@ impl Launch {
     }
 }
 
-/// End the job with the exit code of `result` (rank 0), and pass `result` on.
-pub fn finish<T>(mut c: Coordinator<'_>, result: anyhow::Result<T>) -> anyhow::Result<T> {
-    let code = match &result {
-        Ok(_) => 0,
-        Err(e) => crate::cli::exit_code(e),
-    };
-    c.stop(code);
+/// End the job, if there is one, with the exit code of `result` (rank 0), and pass `result` on.
+pub fn finish<T>(c: Option<Coordinator<'_>>, result: anyhow::Result<T>) -> anyhow::Result<T> {
+    if let Some(mut c) = c {
+        let code = match &result {
+            Ok(_) => 0,
+            Err(e) => crate::cli::exit_code(e),
+        };
+        c.stop(code);
+    }
     result
 }
 

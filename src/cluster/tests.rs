@@ -102,7 +102,7 @@ fn results_arrive_in_task_order_and_every_rank_works() {
         // A second batch on the same job, as a calibration's generations are.
         c.map(j, &tasks(7), &cancel, |_, _| Ok(())).unwrap();
         let units = c.units.clone();
-        finish(c, Ok(())).unwrap();
+        finish(Some(c), Ok(())).unwrap();
         (seen, units)
     });
     assert_eq!(codes, vec![0, 0]);
@@ -122,7 +122,7 @@ fn a_slow_rank_takes_fewer_units() {
         c.map(j, &tasks(200), &AtomicBool::new(false), |_, _| Ok(()))
             .unwrap();
         let units = c.units.clone();
-        finish(c, Ok(())).unwrap();
+        finish(Some(c), Ok(())).unwrap();
         units
     });
     assert!(units[1] * 4 < units[2], "{units:?}");
@@ -138,7 +138,7 @@ fn a_failing_unit_ends_the_job_with_its_rank_and_code() {
         let mut c = Coordinator::start(t, TIMEOUT, Ok("inputs".into())).unwrap();
         c.pool = Some(p);
         let r = c.map(j, &tasks(8), &AtomicBool::new(false), |_, _| Ok(()));
-        finish(c, r).unwrap_err()
+        finish(Some(c), r).unwrap_err()
     });
     let e = err.downcast_ref::<ClusterError>().expect("a cluster error");
     assert_eq!(e.exit_code(), 2);
@@ -252,7 +252,7 @@ fn a_cancelled_map_stops_with_interrupted() {
             }
             Ok(())
         });
-        finish(c, r).unwrap_err()
+        finish(Some(c), r).unwrap_err()
     });
     assert!(err.is::<crate::experiment::Interrupted>());
     assert_eq!(codes, vec![130]);
@@ -299,7 +299,7 @@ fn a_sweep_over_ranks_writes_the_same_folder() {
                 Some(&mut c),
                 |_, _, _| {},
             );
-            finish(c, r)
+            finish(Some(c), r)
         });
         if stop_after.is_some() {
             assert!(result.unwrap_err().is::<crate::sweep::Stopped>());
