@@ -587,11 +587,12 @@ def write_summary(path: str, values: np.ndarray):
 
 
 # ---------------------------------------------------------------------------------------------
-# Command line shared by both peers
+# Command line shared by the peers
 # ---------------------------------------------------------------------------------------------
 
 
-def parse_args(description: str):
+def parse_args(description: str, extra=None):
+    """The peers' common options; `extra(parser)` may add a peer's own."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("scenario", help="scenario file (TOML), as for ccgsim")
     ap.add_argument("--replicates", type=int, help="replicates (default: the scenario's)")
@@ -604,6 +605,8 @@ def parse_args(description: str):
         help="take the CCGs (practices, patients, level per tick) from a ccgsim by_ccg.csv "
         "instead of drawing them",
     )
+    if extra is not None:
+        extra(ap)
     args = ap.parse_args()
     sc = load_scenario(args.scenario)
     if args.replicates is not None:
