@@ -90,7 +90,9 @@ def main():
         tallies_json = os.path.join(tmp, "tallies.json")
         with open(scenario_json, "w") as fh:
             json.dump(resolved_scenario(sc, population), fh)
-        subprocess.run([args.binary, scenario_json, tallies_json], check=True)
+        subprocess.run(
+            [args.binary, scenario_json, tallies_json], check=True, stdout=subprocess.DEVNULL
+        )
         with open(tallies_json) as fh:
             result = json.load(fh)
     if result["tally"] != TALLY:

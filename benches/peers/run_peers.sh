@@ -1,34 +1,39 @@
 #!/usr/bin/env bash
-# Benchmark ccgsim against its two peer implementations (NumPy and Mesa) and dock the three.
+# Benchmark ccgsim against its peer implementations (NumPy, Mesa and krABMaga) and dock them.
 #
 #   benches/peers/run_peers.sh [options]
 #
 # 1. Creates benches/peers/.venv (python3 -m venv) and installs requirements.txt into it.
-# 2. Builds ccgsim (cargo build --release).
-# 3. Speed: runs ccgsim (all cores, then one thread), the NumPy peer and the Mesa peer on one
-#    scenario and prints practice-updates per second (practices x months x replicates / seconds)
-#    with the ratio ccgsim / peer. Mesa is slow, so by default it runs fewer replicates and
-#    months; its rate is per practice-update, so the comparison stays fair.
-# 4. Docking (statistical): runs the three on a common scenario with enough replicates and
+# 2. Builds ccgsim (cargo build --release) and the krABMaga peer (cargo build --release in
+#    benches/peers/krabmaga, its own Cargo project).
+# 3. Speed: runs ccgsim (all cores, then one thread), the NumPy peer, the krABMaga peer and the
+#    Mesa peer on one scenario and prints practice-updates per second (practices x months x
+#    replicates / seconds) with the ratio ccgsim / peer. NumPy and krABMaga run the same
+#    replicates as ccgsim. Mesa is slow, so by default it runs fewer replicates and months; its
+#    rate is per practice-update, so the comparison stays fair.
+# 4. Docking (statistical): runs all of them on a common scenario with enough replicates and
 #    checks that their mean trajectories of mean_trust, engaged_share and influence_share agree
 #    within their 95% intervals at (nearly) every tick.
-# 5. Docking (exact): runs the three on lockstep.toml, whose state trajectories are
+# 5. Docking (exact): runs all of them on lockstep.toml, whose state trajectories are
 #    deterministic, and checks that they agree to rounding.
 # Exits non-zero if either docking check fails.
 #
 # Options (each also settable by the environment variable in brackets):
 #   --scenario FILE            speed scenario [SCENARIO] (default scenarios/england_2015.toml)
-#   --replicates N             ccgsim and NumPy replicates for speed [REPLICATES]
+#   --replicates N             ccgsim, NumPy and krABMaga replicates for speed [REPLICATES]
 #                              (default: the scenario's own)
 #   --mesa-replicates N        Mesa replicates for speed [MESA_REPLICATES] (default 3)
 #   --mesa-months M            Mesa months for speed [MESA_MONTHS] (default 36)
 #   --dock-scenario FILE       docking scenario [DOCK_SCENARIO] (default scenarios/baseline.toml)
-#   --dock-replicates N        ccgsim and NumPy replicates for docking [DOCK_REPLICATES] (200)
+#   --dock-replicates N        ccgsim, NumPy and krABMaga replicates for docking
+#                              [DOCK_REPLICATES] (200)
 #   --dock-mesa-replicates N   Mesa replicates for docking [DOCK_MESA_REPLICATES] (100)
-#   --repeat N                 speed rounds [REPEAT] (default 3): each round runs all four
-#                              in turn, and the table takes each one's median round
+#   --repeat N                 speed rounds [REPEAT] (default 3): each round runs every
+#                              implementation in turn, and the table takes each one's median
+#                              round
 #   --quick                    small runs: a check that everything works [QUICK=1]
 #   --no-speed, --no-dock      skip a part [NO_SPEED=1, NO_DOCK=1]
+#   --no-krabmaga              leave out the krABMaga peer (no build, no runs) [NO_KRABMAGA=1]
 #   --keep DIR                 keep every output in DIR [KEEP] (default: a temporary folder)
 #   --ccgsim BIN               use this ccgsim binary instead of building one [CCGSIM]
 #   --own-structure            let the peers draw their own CCG sizes, list sizes and levels
@@ -50,6 +55,7 @@ QUICK="${QUICK:-0}"
 REPEAT="${REPEAT:-}"
 NO_SPEED="${NO_SPEED:-0}"
 NO_DOCK="${NO_DOCK:-0}"
+NO_KRABMAGA="${NO_KRABMAGA:-0}"
 KEEP="${KEEP:-}"
 CCGSIM="${CCGSIM:-}"
 OWN_STRUCTURE="${OWN_STRUCTURE:-0}"
@@ -68,6 +74,7 @@ while [[ $# -gt 0 ]]; do
     --quick) QUICK=1; shift ;;
     --no-speed) NO_SPEED=1; shift ;;
     --no-dock) NO_DOCK=1; shift ;;
+    --no-krabmaga) NO_KRABMAGA=1; shift ;;
     --keep) KEEP="$2"; shift 2 ;;
     --ccgsim) CCGSIM="$2"; shift 2 ;;
     --own-structure) OWN_STRUCTURE=1; shift ;;
@@ -112,6 +119,12 @@ else
 fi
 echo "== ccgsim: $("$ccgsim" --version 2>/dev/null || echo "$ccgsim")" >&2
 
+# The krABMaga peer, in its own Cargo project (not part of ccgsim's build).
+if [[ "$NO_KRABMAGA" != 1 ]]; then
+  echo "== building the krABMaga peer" >&2
+  (cd "$here/krabmaga" && cargo build --release --quiet)
+fi
+
 if [[ -n "$KEEP" ]]; then
   out="$KEEP"
   mkdir -p "$out"
@@ -136,8 +149,8 @@ run_ccgsim() {
     --out "$out/$name.json"
 }
 
-# Run peer $1 (numpy or mesa) on $2 with $3 replicates (empty: the scenario's) as $4, on the
-# population of the ccgsim run $5; extra args after.
+# Run peer $1 (numpy, mesa or krabmaga) on $2 with $3 replicates (empty: the scenario's) as $4,
+# on the population of the ccgsim run $5; extra args after.
 run_peer() {
   local peer="$1" scenario="$2" reps="$3" name="$4" structure="$5"; shift 5
   local args=("$scenario" --out "$out/$name.csv" --timing-json "$out/$name.json")
@@ -161,11 +174,18 @@ if [[ "$NO_SPEED" != 1 ]]; then
     run_ccgsim "$SCENARIO" "$REPLICATES" "ccgsim-1-thread.$round" --threads 1 --no-by-ccg
     echo "  numpy peer:" >&2
     run_peer numpy "$SCENARIO" "$REPLICATES" "numpy.$round" ccgsim
+    if [[ "$NO_KRABMAGA" != 1 ]]; then
+      echo "  krabmaga peer:" >&2
+      run_peer krabmaga "$SCENARIO" "$REPLICATES" "krabmaga.$round" ccgsim
+    fi
     echo "  mesa peer ($MESA_REPLICATES replicates, $MESA_MONTHS months):" >&2
     run_peer mesa "$SCENARIO" "$MESA_REPLICATES" "mesa.$round" ccgsim --months "$MESA_MONTHS"
   done
   # Each implementation's median round (by seconds) becomes its entry in the table.
-  for name in ccgsim ccgsim-all-files ccgsim-1-thread numpy mesa; do
+  names=(ccgsim ccgsim-all-files ccgsim-1-thread numpy)
+  if [[ "$NO_KRABMAGA" != 1 ]]; then names+=(krabmaga); fi
+  names+=(mesa)
+  for name in "${names[@]}"; do
     "$py" - "$out" "$name" "$REPEAT" <<'PY'
 import json, shutil, sys
 out, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -176,10 +196,10 @@ shutil.copy(f"{out}/{name}.{median}.json", f"{out}/{name}.json")
 print(f"  {name}: seconds by round, sorted: {', '.join(f'{s:.3f}' for s in seconds)}")
 PY
   done
+  speed=()
+  for name in "${names[@]}"; do speed+=("$name=$out/$name.json"); done
   echo
-  "$py" "$here/compare.py" report --speed ccgsim="$out/ccgsim.json" \
-    ccgsim-all-files="$out/ccgsim-all-files.json" ccgsim-1-thread="$out/ccgsim-1-thread.json" \
-    numpy="$out/numpy.json" mesa="$out/mesa.json"
+  "$py" "$here/compare.py" report --speed "${speed[@]}"
 fi
 
 if [[ "$NO_DOCK" != 1 ]]; then
@@ -187,15 +207,25 @@ if [[ "$NO_DOCK" != 1 ]]; then
   run_ccgsim "$DOCK_SCENARIO" "$DOCK_REPLICATES" dock-ccgsim
   run_peer numpy "$DOCK_SCENARIO" "$DOCK_REPLICATES" dock-numpy dock-ccgsim
   run_peer mesa "$DOCK_SCENARIO" "$DOCK_MESA_REPLICATES" dock-mesa dock-ccgsim
-  "$py" "$here/compare.py" report --dock ccgsim="$out/dock-ccgsim/timeseries.csv" \
-    numpy="$out/dock-numpy.csv" mesa="$out/dock-mesa.csv" || status=1
+  dock=(ccgsim="$out/dock-ccgsim/timeseries.csv" numpy="$out/dock-numpy.csv"
+        mesa="$out/dock-mesa.csv")
+  if [[ "$NO_KRABMAGA" != 1 ]]; then
+    run_peer krabmaga "$DOCK_SCENARIO" "$DOCK_REPLICATES" dock-krabmaga dock-ccgsim
+    dock+=(krabmaga="$out/dock-krabmaga.csv")
+  fi
+  "$py" "$here/compare.py" report --dock "${dock[@]}" || status=1
 
   echo "== exact docking: lockstep" >&2
   run_ccgsim "$here/lockstep.toml" "" lockstep-ccgsim
   run_peer numpy "$here/lockstep.toml" "" lockstep-numpy lockstep-ccgsim
   run_peer mesa "$here/lockstep.toml" "" lockstep-mesa lockstep-ccgsim
-  "$py" "$here/compare.py" exact ccgsim="$out/lockstep-ccgsim/timeseries.csv" \
-    numpy="$out/lockstep-numpy.csv" mesa="$out/lockstep-mesa.csv" || status=1
+  exact=(ccgsim="$out/lockstep-ccgsim/timeseries.csv" numpy="$out/lockstep-numpy.csv"
+         mesa="$out/lockstep-mesa.csv")
+  if [[ "$NO_KRABMAGA" != 1 ]]; then
+    run_peer krabmaga "$here/lockstep.toml" "" lockstep-krabmaga lockstep-ccgsim
+    exact+=(krabmaga="$out/lockstep-krabmaga.csv")
+  fi
+  "$py" "$here/compare.py" exact "${exact[@]}" || status=1
 fi
 
 [[ -n "$KEEP" ]] && echo "outputs kept in $out" >&2

@@ -89,7 +89,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let seconds = clock.elapsed().as_secs_f64();
 
     let practices = params.practices();
-    eprintln!(
+    println!(
         "krabmaga: {name}: {replicates} replicates of {practices} practices, {} months: \
          {seconds:.3} s",
         params.months
