@@ -102,8 +102,13 @@ def speed_table(entries):
                                enumerate(zip(r, widths))))
     for name, t in rows:
         if "process_seconds" in t and t.get("process_seconds") is not None:
-            print(f"  ({name}: whole process {t['process_seconds']:.3f} s on "
-                  f"{t.get('threads', '?')} threads; seconds above are its own wall_time_seconds)")
+            # ccgsim's seconds are its manifest's; the krABMaga peer's are its program's own
+            # (building the replicates' states and agents and simulating, see ccg_krabmaga.py).
+            own = ("its own wall_time_seconds" if str(t.get("implementation")).startswith("ccgsim")
+                   else "the simulation's own time")
+            threads = t.get("threads", "?")
+            print(f"  ({name}: whole process {t['process_seconds']:.3f} s on {threads} "
+                  f"thread{'' if threads == 1 else 's'}; seconds above are {own})")
 
 
 def dock(entries, metrics, min_share):
