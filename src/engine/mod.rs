@@ -107,7 +107,7 @@ use leadership::{Leaders, Seats, Terms as LeaderTerms};
 use mergers::PracticeMergers;
 use mix::MIX_STEPS;
 use month::month_terms;
-use survey::{Counts, survey_simd};
+use survey::{Counts, survey_simd, trust_factors_simd};
 use workspace::{Draws, Peers};
 
 /// Simulate CCG `ccg` in replicate `replicate` and add each tick's survey tally to `out[tick]`
@@ -120,10 +120,45 @@ pub fn simulate_ccg(
     ws: &mut Workspace,
     out: &mut [Tally],
 ) {
+    simulate_ccg_observing(scenario, env, ccg, replicate, ws, out, Observed::Every)
+}
+
+/// [`simulate_ccg`] with the survey taken only at the ticks `observed` names (ODD 3): the tallies
+/// of those ticks are exactly those of [`simulate_ccg`]; the others hold only the month's action
+/// counts and costs and the seats (what phase 1 and the leaders add), not the survey's answers or
+/// the state sums. What the model reads itself (the trust factors, a CCG's surveys of its own
+/// members) is computed whatever `observed` says, so every state is the same.
+pub fn simulate_ccg_observing(
+    scenario: &Scenario,
+    env: &Environment,
+    ccg: &Ccg,
+    replicate: u32,
+    ws: &mut Workspace,
+    out: &mut [Tally],
+    observed: Observed,
+) {
     debug_assert_eq!(out.len(), scenario.months as usize + 1);
-    let mut run = CcgRun::start(scenario, env, ccg, replicate, ws, &mut out[0]);
+    let mut run = CcgRun::start(scenario, env, ccg, replicate, ws, &mut out[0], observed);
     for tick in 1..=scenario.months {
         run.month(tick, &mut out[tick as usize]);
+    }
+}
+
+/// The ticks whose survey a caller reads (ODD 3): every tick (a run's time series), or a sorted
+/// list (the ticks a sweep's, a calibration's or an optimisation's outputs read).
+#[derive(Debug, Clone, Copy)]
+pub enum Observed<'a> {
+    Every,
+    Ticks(&'a [u32]),
+}
+
+impl Observed<'_> {
+    /// Whether the survey of `tick` is read.
+    pub fn at(&self, tick: u32) -> bool {
+        match self {
+            Observed::Every => true,
+            Observed::Ticks(ticks) => ticks.binary_search(&tick).is_ok(),
+        }
     }
 }
 
@@ -142,10 +177,35 @@ pub fn simulate_group(
     ws: &mut Workspace,
     out: &mut [Tally],
 ) {
+    simulate_group_observing(
+        scenario,
+        env,
+        ccgs,
+        mergers,
+        replicate,
+        ws,
+        out,
+        Observed::Every,
+    )
+}
+
+/// [`simulate_group`] with the survey taken only at the ticks `observed` names, as
+/// [`simulate_ccg_observing`] takes it.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_group_observing(
+    scenario: &Scenario,
+    env: &Environment,
+    ccgs: &[Ccg],
+    mergers: &[Merger],
+    replicate: u32,
+    ws: &mut Workspace,
+    out: &mut [Tally],
+    observed: Observed,
+) {
     let ticks = scenario.months as usize + 1;
     debug_assert_eq!(out.len(), ccgs.len() * ticks);
     if let [ccg] = ccgs {
-        return simulate_ccg(scenario, env, ccg, replicate, ws, out);
+        return simulate_ccg_observing(scenario, env, ccg, replicate, ws, out, observed);
     }
     if ws.group.len() < ccgs.len() {
         ws.group.resize_with(ccgs.len(), Workspace::default);
@@ -164,6 +224,7 @@ pub fn simulate_group(
                 replicate,
                 ws,
                 &mut out[0],
+                observed,
             ))
         })
         .collect();
@@ -213,6 +274,8 @@ struct CcgRun<'a> {
     choice: Option<Choice>,
     /// Practices that merge (ODD 7.17), on a stream of their own.
     mergers: Option<PracticeMergers>,
+    /// The ticks whose survey the caller reads.
+    observed: Observed<'a>,
 }
 
 impl<'a> CcgRun<'a> {
@@ -224,6 +287,7 @@ impl<'a> CcgRun<'a> {
         replicate: u32,
         ws: &'a mut Workspace,
         out0: &mut Tally,
+        observed: Observed<'a>,
     ) -> CcgRun<'a> {
         let p = &scenario.model;
         let mut rng = stream(
@@ -276,10 +340,12 @@ impl<'a> CcgRun<'a> {
             expectations: Expectations::new(&p.expectations, month0.level),
             choice: Choice::new(scenario, &env.rounds, ccg, replicate),
             mergers: PracticeMergers::new(scenario, ccg, replicate),
+            observed,
         };
         let mut counts = Counts::default();
         let mut internal = Counts::default();
         let internal_now = run.internal_at(0);
+        let surveyed = run.surveyed_at(0);
         let Workspace {
             practices: pr,
             draws,
@@ -293,11 +359,13 @@ impl<'a> CcgRun<'a> {
             draws,
             &mut run.lanes,
             peers,
-            &mut counts,
+            surveyed.then_some(&mut counts),
             internal_now.then_some(&mut internal),
         );
         let patients = run.ccg.patients;
-        counts.add_to(out0, pr, month0.control, month0.level, patients);
+        if surveyed {
+            counts.add_to(out0, pr, month0.control, month0.level, patients);
+        }
         run.initial_seats.add_to(out0);
         if internal_now {
             internal.add_to(
@@ -325,9 +393,21 @@ impl<'a> CcgRun<'a> {
                 || self.env.rounds.contains(tick + 1))
     }
 
+    /// Whether the survey of `tick` goes into the output's tally: when the caller reads it, and
+    /// with sampled answers also when the CCG reads it (ODD 7.13, 7.16), since then the CCG reads
+    /// the output's own answers.
+    fn surveyed_at(&self, tick: u32) -> bool {
+        let adaptation = &self.scenario.model.adaptation;
+        self.observed.at(tick)
+            || !self.consts.expected_answers
+                && (adaptation.enabled && tick > 0 && tick % adaptation.survey_every == 0
+                    || self.choice.is_some() && self.env.rounds.contains(tick + 1))
+    }
+
     /// Month `tick` (ODD 3), its tally added to `tally`.
     fn month(&mut self, tick: u32, tally: &mut Tally) {
         let internal_now = self.internal_at(tick);
+        let surveyed = self.surveyed_at(tick);
         let CcgRun {
             scenario,
             env,
@@ -346,6 +426,7 @@ impl<'a> CcgRun<'a> {
             expectations,
             choice,
             mergers,
+            observed: _,
         } = self;
         let (scenario, env) = (*scenario, *env);
         let p = &scenario.model;
@@ -447,7 +528,7 @@ impl<'a> CcgRun<'a> {
             draws,
             lanes,
             peers,
-            &mut counts,
+            surveyed.then_some(&mut counts),
             internal_now.then_some(&mut internal),
         );
         let patients = ccg.patients;
@@ -456,7 +537,9 @@ impl<'a> CcgRun<'a> {
             *internal_tally = *tally;
             internal.add_to(internal_tally, pr, month.control, month.level, patients);
         }
-        counts.add_to(tally, pr, month.control, month.level, patients);
+        if surveyed {
+            counts.add_to(tally, pr, month.control, month.level, patients);
+        }
         leaders
             .as_ref()
             .map_or(*initial_seats, Leaders::seats)
@@ -480,7 +563,8 @@ impl<'a> CcgRun<'a> {
 /// The random draws and phases 2 and 3 of a month, or at tick 0 (`m` is `None`) the draws and
 /// the survey only, each compiled for the process's [`Simd`] level (same bits). Each phase is a
 /// function of its own, so the compiler vectorises each on its own terms. The survey's answers
-/// go to `out` as `c` says (sampled or expected), and sampled ones to `sampled` too if given.
+/// go to `out` if given, as `c` says (sampled or expected), and sampled ones to `sampled` too if
+/// given; with neither, only the trust factors the next month's responses read are computed.
 #[allow(clippy::too_many_arguments)]
 fn vector_phases(
     c: &Constants,
@@ -489,7 +573,7 @@ fn vector_phases(
     draws: &mut Draws,
     lanes: &mut Lanes,
     peers: &Peers,
-    out: &mut Counts,
+    out: Option<&mut Counts>,
     sampled: Option<&mut Counts>,
 ) {
     match Simd::get() {
@@ -501,8 +585,15 @@ fn vector_phases(
     if let Some(m) = m {
         adjust_simd(c, m, pr, draws, peers);
     }
-    survey_simd(c, pr, draws, out, c.expected_answers);
-    if let Some(sampled) = sampled {
-        survey_simd(c, pr, draws, sampled, false);
+    match (out, sampled) {
+        (None, None) => trust_factors_simd(c, pr),
+        (out, sampled) => {
+            if let Some(out) = out {
+                survey_simd(c, pr, draws, out, c.expected_answers);
+            }
+            if let Some(sampled) = sampled {
+                survey_simd(c, pr, draws, sampled, false);
+            }
+        }
     }
 }

@@ -48,6 +48,24 @@ multiversioned! {
     ) = survey;
 }
 
+multiversioned! {
+    /// [`trust_factors`] for the process's [`Simd`] level.
+    pub(super) fn trust_factors_simd(c: &Constants, pr: &mut Practices) = trust_factors;
+}
+
+/// The survey's one output that the model itself reads, in a month whose answers nobody reads
+/// (ODD 3, "observed ticks"): each practice's trust factor of S5b (and A1), exactly as [`survey`]
+/// computes it, so the next month's responses are the same whether or not this month was surveyed.
+#[inline(always)]
+pub(super) fn trust_factors(c: &Constants, pr: &mut Practices) {
+    let len = pr.padded_len();
+    let mut factor = std::mem::take(&mut pr.trust_factor);
+    for (w, &t) in factor[..len].iter_mut().zip(&pr.trust[..len]) {
+        *w = trust_factor(t, c.trust_base, c.trust_coupling, true);
+    }
+    pr.trust_factor = factor;
+}
+
 /// A probability in units of 2^-16, rounded to the nearest: summed as integers, the expected
 /// answers of a CCG do not depend on the order in which they are added.
 #[inline(always)]

@@ -272,3 +272,57 @@ fn governing_body_seats_and_locality_leads_are_assigned() {
     // 40 practices in 5 localities: one lead each.
     assert_eq!(t[ix::FORMAL_ROLE], 11.0);
 }
+
+/// Surveying only the ticks a caller reads (ODD 3) gives those ticks' tallies bit for bit, with
+/// sampled and expected answers, with every mechanism that reads a CCG's own survey (adaptation,
+/// the choice of a level) and with mergers, leaders and expectations: what the model reads
+/// itself is computed whatever is observed.
+#[test]
+fn observing_some_ticks_gives_those_ticks_exactly() {
+    use super::{Observed, simulate_group, simulate_group_observing};
+    use crate::population::MergerPlan;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let extras = [
+        "",
+        "[model.adaptation]\nenabled = true\n",
+        "[model.leadership]\nenabled = true\n[model.expectations]\nenabled = true\n",
+    ];
+    let mut compared = 0;
+    for name in ["escalation", "england_2013_2017", "england_mergers"] {
+        let path = dir.join(format!("{name}.toml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        for extra in extras {
+            for answers in ["sampled", "expected"] {
+                // The survey table is appended only if the scenario has none.
+                assert!(!text.contains("[model.survey]"));
+                let full = format!("{text}\n{extra}[model.survey]\nanswers = \"{answers}\"\n");
+                let s = Scenario::parse(&full, &path).unwrap();
+                let ticks = s.months as usize + 1;
+                let observed: Vec<u32> = vec![0, 5, 6, s.months];
+                let pop = Population::for_replicate(&s, &Population::build(&s), 1).into_owned();
+                let env = Environment::new(&s);
+                let plan = MergerPlan::new(&s, &pop);
+                let mut ws = Workspace::default();
+                for (group, mergers) in plan.groups.iter().zip(&plan.mergers).take(40) {
+                    let ccgs = &pop.ccgs[group.clone()];
+                    let mut every = vec![[0.0; crate::metrics::TALLY_LEN]; ccgs.len() * ticks];
+                    let mut some = every.clone();
+                    simulate_group(&s, &env, ccgs, mergers, 1, &mut ws, &mut every);
+                    let o = Observed::Ticks(&observed);
+                    simulate_group_observing(&s, &env, ccgs, mergers, 1, &mut ws, &mut some, o);
+                    for (c, (a, b)) in every.chunks(ticks).zip(some.chunks(ticks)).enumerate() {
+                        for &t in &observed {
+                            let (a, b) = (a[t as usize], b[t as usize]);
+                            let same = a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits());
+                            assert!(same, "{name} {extra:?} {answers}: CCG {c}, tick {t}");
+                            compared += 1;
+                        }
+                        // An unobserved tick has no survey in it.
+                        assert_eq!(b[1][ix::PRACTICES], 0.0, "{name}: tick 1 was surveyed");
+                    }
+                }
+            }
+        }
+    }
+    assert!(compared > 1000, "{compared} tallies compared");
+}

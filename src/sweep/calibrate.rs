@@ -21,7 +21,7 @@ use super::spec::{
     self, Base, Domain, Parameter, ParameterFile, PointModel, build_model, located, parse_toml,
     problem, read,
 };
-use crate::engine::{Workspace, empty_tallies, simulate_group};
+use crate::engine::{Observed, Workspace, empty_tallies, simulate_group_observing};
 use crate::experiment::Interrupted;
 use crate::metrics::{METRICS, TALLY_LEN, add_into, metric_index};
 use crate::model::params::Problem;
@@ -182,6 +182,14 @@ impl Calibration {
                 let mut ws = Workspace::default();
                 let mut buf = Vec::new();
                 let ticks = scenario.months as usize + 1;
+                // Only the ticks the targets read are surveyed (ODD 3).
+                let mut observed: Vec<u32> = self
+                    .targets
+                    .iter()
+                    .map(|t| t.tick.unwrap_or(scenario.months).min(scenario.months))
+                    .collect();
+                observed.sort_unstable();
+                observed.dedup();
                 for r in 0..replicates {
                     let mut total = empty_tallies(&scenario);
                     let structure =
@@ -191,7 +199,16 @@ impl Calibration {
                         buf.clear();
                         buf.resize(group.len() * ticks, [0.0; TALLY_LEN]);
                         let ccgs = &structure.ccgs[group.clone()];
-                        simulate_group(&scenario, &env, ccgs, mergers, r, &mut ws, &mut buf);
+                        simulate_group_observing(
+                            &scenario,
+                            &env,
+                            ccgs,
+                            mergers,
+                            r,
+                            &mut ws,
+                            &mut buf,
+                            Observed::Ticks(&observed),
+                        );
                         for ccg in buf.chunks(ticks) {
                             for (dst, src) in total.iter_mut().zip(ccg) {
                                 add_into(dst, src);

@@ -19,7 +19,7 @@ use toml::Value;
 use super::design::Design;
 use super::error::SweepError;
 use super::spec::{At, Base, Domain, PointModel, Sweep, located, point_structure, read};
-use crate::engine::{Workspace, simulate_ccg, simulate_group};
+use crate::engine::{Observed, Workspace, simulate_ccg_observing, simulate_group_observing};
 use crate::integrity::Measure;
 use crate::metrics::{METRICS, TALLY_LEN, Tally, add_into};
 use crate::output::{OutputExists, PendingFile, number};
@@ -824,6 +824,8 @@ pub(crate) fn evaluate_replicates(
                         let ccgs = population.ccgs.len();
                         let (r, c) = (first + rem / ccgs, rem % ccgs);
                         let ticks = scenario.months as usize + 1;
+                        // Only the ticks the outputs read are surveyed (ODD 3).
+                        let observed = Observed::Ticks(&needed[i]);
                         buf.clear();
                         if cancel.load(Ordering::Relaxed) {
                             return UnitResult::Tallies(Vec::new());
@@ -839,11 +841,14 @@ pub(crate) fn evaluate_replicates(
                                 buf.resize(group.len() * ticks, [0.0; TALLY_LEN]);
                                 let ccgs = &p.ccgs[group];
                                 let mergers = &plan.mergers[g];
-                                simulate_group(scenario, env, ccgs, mergers, r as u32, ws, buf);
+                                simulate_group_observing(
+                                    scenario, env, ccgs, mergers, r as u32, ws, buf, observed,
+                                );
                             }
                         } else {
                             buf.resize(ticks, [0.0; TALLY_LEN]);
-                            simulate_ccg(scenario, env, &p.ccgs[c], r as u32, ws, buf);
+                            let ccg = &p.ccgs[c];
+                            simulate_ccg_observing(scenario, env, ccg, r as u32, ws, buf, observed);
                         }
                         // The needed ticks of each CCG the unit simulated, CCG by CCG.
                         UnitResult::Tallies(
