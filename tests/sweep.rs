@@ -278,6 +278,53 @@ values = [0.05, 0.5, 0.95]
     }
 }
 
+/// Sweeps report expected answers unless the base scenario, `[set]` or a parameter chooses
+/// (ODD 7.10): the default is `[set] model.survey.answers = "expected"` to the byte; sampled
+/// answers give other shares and the same states.
+#[test]
+fn a_sweep_reports_expected_answers_unless_told_otherwise() {
+    let params = r#"[[parameters]]
+path = "policy.sanctions.rate"
+values = [0.1, 0.4]
+"#;
+    let text = ccg_sweep("kind = \"grid\"", params);
+    let with_set = |answers: &str| {
+        text.replace(
+            "[design]",
+            &format!("[set]\nmodel.survey.answers = \"{answers}\"\n\n[design]"),
+        )
+    };
+    let results = |text: &str, base: Option<&str>| {
+        let (dir, sweep) = setup(text);
+        if let Some(base) = base {
+            fs::write(dir.path().join("base.toml"), base).unwrap();
+        }
+        let out = dir.path().join("out");
+        sweep_ok(&sweep, &out, &[]);
+        let results = fs::read_to_string(out.join("results.csv")).unwrap();
+        (results, records(&out.join("results.csv")))
+    };
+    let (default, default_rows) = results(&text, None);
+    let (expected, _) = results(&with_set("expected"), None);
+    let (sampled, sampled_rows) = results(&with_set("sampled"), None);
+    let in_base = format!("{BASE}\n[model.survey]\nanswers = \"sampled\"\n");
+    let (sampled_in_base, _) = results(&text, Some(&in_base));
+    assert_eq!(default, expected);
+    assert_eq!(sampled, sampled_in_base);
+    assert_ne!(default, sampled);
+    assert_eq!(default_rows.len(), sampled_rows.len());
+    for (d, s) in default_rows.iter().zip(&sampled_rows) {
+        // The states are the same; the answers are not.
+        assert_eq!(d["mean_trust_mean_t2_4"], s["mean_trust_mean_t2_4"]);
+    }
+    assert!(
+        default_rows
+            .iter()
+            .zip(&sampled_rows)
+            .any(|(d, s)| d["engaged_share"] != s["engaged_share"])
+    );
+}
+
 #[test]
 fn results_do_not_depend_on_threads() {
     let (dir, sweep) = setup(&ccg_sweep("kind = \"lhs\"\npoints = 12", RANGES));

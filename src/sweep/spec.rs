@@ -15,7 +15,7 @@ use super::testfns::TestModel;
 use super::tomlpath::{self, Segment};
 use crate::engine::Environment;
 use crate::metrics::metric_index;
-use crate::model::params::Problem;
+use crate::model::params::{Answers, Problem};
 use crate::output::manifest::sha256_hex;
 use crate::population::Population;
 use crate::scenario::Scenario;
@@ -524,11 +524,14 @@ pub fn load_base(
             let base_path = path.parent().unwrap_or(Path::new(".")).join(s);
             let base_text = error::read_input(&base_path)
                 .map_err(|e| err("scenario", crate::scenario::error::describe_read_error(&e)))?;
-            let scenario = Scenario::parse(&base_text, &base_path)
+            let mut scenario = Scenario::parse(&base_text, &base_path)
                 .map_err(|e| err("scenario", format!("the base scenario is not valid: {e}")))?;
-            let table: Table = base_text
+            let mut table: Table = base_text
                 .parse()
                 .map_err(|e| err("scenario", format!("the base scenario is not valid: {e}")))?;
+            if expect_answers(&mut table) {
+                scenario.model.survey.answers = Answers::Expected;
+            }
             Ok((
                 Base::Scenario(Box::new(BaseScenario {
                     path: base_path,
@@ -542,6 +545,32 @@ pub fn load_base(
             ))
         }
     }
+}
+
+/// Make a base scenario that does not choose `model.survey.answers` report expected answers
+/// (ODD 7.10): sweeps, calibrations and optimisations compare expected shares, which have the
+/// sampled shares' means with less variance and draw nothing. A `[set]` table or a parameter can
+/// still choose `"sampled"`. Returns whether the table was changed.
+fn expect_answers(table: &mut Table) -> bool {
+    let Some(model) = table
+        .entry("model")
+        .or_insert_with(|| Value::Table(Table::new()))
+        .as_table_mut()
+    else {
+        return false;
+    };
+    let Some(survey) = model
+        .entry("survey")
+        .or_insert_with(|| Value::Table(Table::new()))
+        .as_table_mut()
+    else {
+        return false;
+    };
+    if survey.contains_key("answers") {
+        return false;
+    }
+    survey.insert("answers".into(), Value::String("expected".into()));
+    true
 }
 
 /// Apply a `[set]` table of fixed values to a scenario base and validate the result.
