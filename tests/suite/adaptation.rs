@@ -3,10 +3,8 @@
 //! escalates targets when its members are engaged but quality lags; it draws no random number, so
 //! until its first survey the run is the fixed run, bit for bit.
 
-mod common;
-
+use crate::common::{assert_below, last, one_ccg, run};
 use ccgsim::metrics::{METRICS, metric_index};
-use common::{assert_below, last, one_ccg, run};
 
 const REPS: u32 = 800;
 

@@ -1,7 +1,7 @@
 //! The baseline scenario reproduces the 2015 member survey (data/survey_targets.csv) at its final
 //! tick, within 5 percentage points, averaged over its replicates.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

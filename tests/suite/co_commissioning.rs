@@ -3,13 +3,11 @@
 //! 2016, more engaged members bring delegation earlier, and with no round inside the run nothing
 //! changes, bit for bit.
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::{assert_below, at, run};
 use ccgsim::metrics::METRICS;
 use ccgsim::scenario::Scenario;
-use common::{assert_below, at, run};
 
 fn england_2013_2017() -> String {
     std::fs::read_to_string(concat!(

@@ -1,8 +1,6 @@
 //! Helpers shared by the model tests: run a scenario given as text through the library pipeline
 //! and read summaries off the result.
 
-#![allow(dead_code)]
-
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 

@@ -255,7 +255,7 @@ fn bad_folders_exit_2_naming_the_folder() {
     let mut lines: Vec<&str> = text.lines().collect();
     lines.remove(100);
     fs::write(damaged.join("replicates.csv"), lines.join("\n") + "\n").unwrap();
-    // (Refused by its checksum; tests/integrity.rs has the other kinds of damage.)
+    // (Refused by its checksum; tests/suite/integrity.rs has the other kinds of damage.)
     compare(&[&training, &damaged]).code(2).stderr(
         predicate::str::contains("replicates.csv")
             .and(predicate::str::contains("rows where the manifest records")),

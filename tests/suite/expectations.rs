@@ -2,10 +2,8 @@
 //! expect; support that falls short of it, as when the budget is cut after delegation, costs
 //! trust. With expectations met, or the mechanism off, nothing changes, bit for bit.
 
-mod common;
-
+use crate::common::{assert_below, last, run};
 use ccgsim::metrics::METRICS;
-use common::{assert_below, last, run};
 
 const REPS: u32 = 1600;
 

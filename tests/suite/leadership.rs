@@ -2,13 +2,11 @@
 //! more governing-body seats vacant; vacancies lower members' influence; leaders who never leave,
 //! or the mechanism switched off, change nothing, bit for bit; bad values are refused by key.
 
-mod common;
-
 use std::process::Command;
 
+use crate::common::{assert_below, last, one_ccg, run};
 use ccgsim::experiment::EnsembleSummary;
 use ccgsim::metrics::METRICS;
-use common::{assert_below, last, one_ccg, run};
 
 const REPS: u32 = 200;
 

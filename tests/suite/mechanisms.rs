@@ -2,9 +2,7 @@
 //! the difference lies far outside the 95% intervals, the mechanism moves buy-in the way the
 //! sources say, and switching it off removes (or shrinks) the effect.
 
-mod common;
-
-use common::{assert_below, last, one_ccg, run};
+use crate::common::{assert_below, last, one_ccg, run};
 
 const REPS: u32 = 200;
 

@@ -3,16 +3,14 @@
 //! mechanism with nothing to do changes nothing, bit for bit, and the results do not depend on
 //! the number of threads.
 
-mod common;
-
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
+use crate::common::{at, run};
 use ccgsim::experiment::{EnsembleOptions, EnsembleSummary, run_ensemble};
 use ccgsim::metrics::{METRICS, metric_index};
 use ccgsim::population::{MergerPlan, Population};
 use ccgsim::scenario::Scenario;
-use common::{at, run};
 
 /// Forty generated CCGs over four years from April 2015, with the given extra TOML.
 fn scenario(extra: &str) -> String {

@@ -2,10 +2,8 @@
 //! CCGs it names, and shifts no random number, so runs with and without it are paired draw for
 //! draw and identical before it takes effect.
 
-mod common;
-
+use crate::common::{assert_below, last, run};
 use ccgsim::metrics::METRICS;
-use common::{assert_below, last, run};
 
 const REPS: u32 = 60;
 

@@ -2,7 +2,7 @@
 //! once each month, shares stay in [0, 1], "highly engaged" never exceeds "engaged", and the
 //! money spent never exceeds the month's budget.
 
-mod common;
+use crate::common;
 
 use ccgsim::metrics::METRICS;
 use proptest::prelude::*;

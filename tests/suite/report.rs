@@ -127,7 +127,7 @@ fn strip_checksums(dir: &Path) {
 }
 
 /// `ccgsim report --accept-unverified ARGS`, for folders made or edited by hand here, which carry
-/// no checksums (tests/integrity.rs tests the checksums).
+/// no checksums (tests/suite/integrity.rs tests the checksums).
 fn report_unverified(args: &[&Path]) -> assert_cmd::assert::Assert {
     ccgsim()
         .arg("report")

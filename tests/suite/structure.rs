@@ -3,7 +3,7 @@
 //! the time; with the structure held fixed they are conditional on one draw and cover it less
 //! often.
 
-mod common;
+use crate::common;
 
 use ccgsim::metrics::HEADLINE;
 use ccgsim::scenario::Structure;
@@ -92,7 +92,7 @@ fn per_replicate_structure_gives_intervals_that_cover_the_mean_over_runs() {
 
 /// The figures of ODD 4.9 on the bundled england_2015 scenario, 100 runs (seeds 1 to 100) of 20
 /// replicates in each mode (several minutes):
-/// `cargo test --test structure -- --ignored --nocapture england`.
+/// `cargo test --test suite -- --ignored --nocapture structure::`.
 #[test]
 #[ignore]
 fn england_2015_coverage() {
