@@ -50,10 +50,15 @@ pub(super) fn act(
     // The ladder: every practice is reviewed. A step whose action the CCG may not yet use is
     // held but not delivered.
     if let Some(reviewer) = review_now {
-        let real = actions[..n].iter_mut().zip(&mut pr.ladder).zip(&pr.quality);
-        for ((mask, ladder), &q) in real {
-            *mask |= reviewer.review(ladder, q < threshold) & level.allowed;
-        }
+        review_simd(
+            reviewer,
+            &mut pr.ladder_step[..n],
+            &mut pr.ladder_streak[..n],
+            &pr.quality[..n],
+            threshold,
+            level.allowed,
+            &mut actions[..n],
+        );
     }
 
     // The budget pays for what it can, in order from a random start (eq. B2). When it covers
@@ -99,6 +104,33 @@ pub(super) fn act(
     } else {
         respond_all(&responses, actions, pr);
     }
+}
+
+multiversioned! {
+    /// The ladder's reviews of every practice ([`policy::Reviewer::review_columns`]) for the
+    /// process's [`Simd`] level.
+    fn review_simd(
+        reviewer: &policy::Reviewer,
+        step: &mut [i8],
+        streak: &mut [i8],
+        quality: &[f32],
+        threshold: f32,
+        allowed: u8,
+        actions: &mut [u8],
+    ) = review_body;
+}
+
+#[inline(always)]
+fn review_body(
+    reviewer: &policy::Reviewer,
+    step: &mut [i8],
+    streak: &mut [i8],
+    quality: &[f32],
+    threshold: f32,
+    allowed: u8,
+    actions: &mut [u8],
+) {
+    reviewer.review_columns(step, streak, quality, threshold, allowed, actions);
 }
 
 /// Eq. B2: deliver the actions in `mask` that the month's budget still covers; tally what is

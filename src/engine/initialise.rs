@@ -170,7 +170,8 @@ pub(super) fn initial_states(scenario: &Scenario, month: &Month, pr: &mut Practi
     ] {
         c.resize(n, 0.0);
     }
-    pr.ladder.resize(n, LadderState::OFF);
+    pr.ladder_step.resize(n, LadderState::OFF.step);
+    pr.ladder_streak.resize(n, LadderState::OFF.streak);
     for i in 0..n {
         // Role index 0, 1 or 2 (governing body, other formal role, none), picked without
         // branches.

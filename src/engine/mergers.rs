@@ -149,8 +149,9 @@ fn combine(
     for odds in &mut pr.attitude_odds {
         odds[i] = mean(odds[i].ln(), odds[j].ln()).exp();
     }
-    if pr.ladder[j].step > pr.ladder[i].step {
-        pr.ladder[i] = pr.ladder[j];
+    if pr.ladder_step[j] > pr.ladder_step[i] {
+        pr.ladder_step[i] = pr.ladder_step[j];
+        pr.ladder_streak[i] = pr.ladder_streak[j];
     }
     let (ri, rj) = (pr.role[i], pr.role[j]);
     let (ei, ti) = dispositions_of(p, roles, pr, i);

@@ -28,8 +28,10 @@ pub struct Practices {
     pub burden: Vec<f32>,
     /// Decaying memory of sanctions received.
     pub sanction_memory: Vec<f32>,
-    /// Position on the escalation ladder.
-    pub ladder: Vec<LadderState>,
+    /// Position on the escalation ladder, as two byte columns: the step (-1 off the ladder) and
+    /// the streak of [`LadderState`].
+    pub ladder_step: Vec<i8>,
+    pub ladder_streak: Vec<i8>,
     /// Role in the CCG, as `Role as u8`.
     pub role: Vec<u8>,
     /// The quality level the practice drifts back to without CCG action.
@@ -102,7 +104,8 @@ impl Practices {
             c.resize(padded, 0.0);
         }
         self.trust_factor.resize(padded, 1.0);
-        self.ladder.resize(padded, LadderState::OFF);
+        self.ladder_step.resize(padded, LadderState::OFF.step);
+        self.ladder_streak.resize(padded, LadderState::OFF.streak);
         self.role.resize(padded, PADDING);
     }
 
@@ -116,7 +119,8 @@ impl Practices {
         for c in &mut self.attitude_odds {
             c.truncate(n);
         }
-        self.ladder.truncate(n);
+        self.ladder_step.truncate(n);
+        self.ladder_streak.truncate(n);
         self.role.truncate(n);
     }
 
@@ -132,7 +136,8 @@ impl Practices {
         for c in &mut self.attitude_odds {
             c.remove(i);
         }
-        self.ladder.remove(i);
+        self.ladder_step.remove(i);
+        self.ladder_streak.remove(i);
         self.role.remove(i);
         self.pad(self.count - 1);
     }
@@ -163,7 +168,9 @@ impl Practices {
         for (c, o) in self.attitude_odds.iter_mut().zip(&other.attitude_odds) {
             c.extend_from_slice(&o[..n]);
         }
-        self.ladder.extend_from_slice(&other.ladder[..n]);
+        self.ladder_step.extend_from_slice(&other.ladder_step[..n]);
+        self.ladder_streak
+            .extend_from_slice(&other.ladder_streak[..n]);
         self.role.extend_from_slice(&other.role[..n]);
         self.pad(self.count + n);
     }
@@ -177,7 +184,8 @@ impl Practices {
         for c in &mut self.attitude_odds {
             c.clear();
         }
-        self.ladder.clear();
+        self.ladder_step.clear();
+        self.ladder_streak.clear();
         self.role.clear();
         self.count = 0;
     }
@@ -193,7 +201,8 @@ mod tests {
         let mut pr = Practices {
             trust_factor: values.clone(),
             attitude_odds: std::array::from_fn(|_| values.clone()),
-            ladder: vec![LadderState::OFF; n],
+            ladder_step: vec![LadderState::OFF.step; n],
+            ladder_streak: vec![LadderState::OFF.streak; n],
             role: (0..n).map(|i| (i % 3) as u8).collect(),
             ..Practices::default()
         };
@@ -212,7 +221,8 @@ mod tests {
         let padded = pr.len().div_ceil(LANES) * LANES;
         assert_eq!(pr.padded_len(), padded);
         assert_eq!(pr.role.len(), padded);
-        assert_eq!(pr.ladder.len(), padded);
+        assert_eq!(pr.ladder_step.len(), padded);
+        assert_eq!(pr.ladder_streak.len(), padded);
         assert_eq!(pr.trust_factor.len(), padded);
         assert!(pr.attitude_odds.iter().all(|c| c.len() == padded));
         assert!(pr.role[pr.len()..].iter().all(|&r| r == PADDING));
