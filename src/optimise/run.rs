@@ -813,6 +813,9 @@ impl Evaluation {
 /// The state file of an interrupted search: everything evaluated and the population.
 #[derive(Debug, Serialize, Deserialize)]
 struct SearchState {
+    /// [`SEARCH_FORMAT`] of the ccgsim that started the search; absent (1) before it was recorded.
+    #[serde(default = "first_search_format")]
+    format: u32,
     sha256: String,
     /// Generations finished (0: the initial population).
     finished: usize,
@@ -828,6 +831,13 @@ struct SearchState {
 }
 
 const STATE_FILE: &str = ".optimise-state.json";
+/// What a search's evaluations mean. 2: a base scenario that does not choose reports expected
+/// answers (ODD 7.10), so a search begun with sampled ones cannot be resumed into the same run.
+const SEARCH_FORMAT: u32 = 2;
+
+fn first_search_format() -> u32 {
+    1
+}
 
 /// The longest time between two saves of the state file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
@@ -1206,6 +1216,16 @@ pub fn optimise(
             path: state_path.clone(),
             message: format!("is not a state file this ccgsim can read ({e})"),
         })?;
+        if s.format != SEARCH_FORMAT {
+            return Err(SweepError::Folder {
+                path: dir.to_path_buf(),
+                message: format!(
+                    "holds a search started by an older ccgsim (state format {}), whose evaluations this one would not repeat; pass --force to start again",
+                    s.format
+                ),
+            }
+            .into());
+        }
         if s.sha256 != o.sha256 {
             return Err(SweepError::Folder {
                 path: dir.to_path_buf(),
@@ -1234,6 +1254,7 @@ pub fn optimise(
             let xs = nsga2::initial(&bounds, n, &mut rng);
             let evaluations = evaluator.evaluate(&xs, 0, 0)?;
             let mut s = SearchState {
+                format: SEARCH_FORMAT,
                 sha256: o.sha256.clone(),
                 finished: 0,
                 population: (0..n).collect(),

@@ -27,8 +27,10 @@ use crate::output::{OutputExists, remove_temp_files};
 pub const JOURNAL: &str = ".calibration.journal";
 /// Its temporary name while it is rewritten.
 pub const JOURNAL_TMP: &str = ".calibration.journal.tmp";
-/// The layout of the records; a journal of another layout is refused.
-const FORMAT: u32 = 1;
+/// The layout of the records; a journal of another layout is refused. 2: a base scenario that
+/// does not choose reports expected answers (ODD 7.10), so generations drawn with sampled ones
+/// are not resumed.
+const FORMAT: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]

@@ -40,7 +40,9 @@ pub const SUMMARY_COLUMNS: [&str; 6] = ["metric", "mean", "sd", "ci_low", "ci_hi
 /// whose rows were laid out otherwise (1: `summary.csv` without the parameter columns) cannot be
 /// resumed into the same bytes.
 /// 3: the state file records the SHA-256 of each journal's prefix and is sealed.
-const JOURNAL_FORMAT: u32 = 3;
+/// 4: a base scenario that does not choose reports expected answers (ODD 7.10): rows of sampled
+/// answers are not resumed into a sweep of expected ones.
+const JOURNAL_FORMAT: u32 = 4;
 /// The field of the state file that holds the digest of the state file itself.
 const STATE_SEAL: &str = "state_sha256";
 

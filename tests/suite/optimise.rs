@@ -260,6 +260,17 @@ fn a_robust_search_is_the_same_at_any_thread_count_and_after_a_resume() {
         .failure();
     assert!(resumed.join(".optimise-state.json").exists());
     assert!(!resumed.join("pareto.csv").exists());
+    // A search started by an older ccgsim (no `format` in its state file) is refused, untouched.
+    let state_path = resumed.join(".optimise-state.json");
+    let state = fs::read_to_string(&state_path).unwrap();
+    let mut older: serde_json::Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(older["format"], 2);
+    older.as_object_mut().unwrap().remove("format");
+    fs::write(&state_path, older.to_string()).unwrap();
+    optimise(&file, &resumed, &["--resume"])
+        .code(2)
+        .stderr(predicate::str::contains("older ccgsim").and(predicate::str::contains("--force")));
+    fs::write(&state_path, &state).unwrap();
     optimise(&file, &resumed, &["--resume", "--threads", "2"]).success();
     for f in FILES {
         assert_eq!(

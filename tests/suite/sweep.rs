@@ -403,7 +403,7 @@ fn a_folder_started_by_an_older_ccgsim_is_not_resumed() {
     let state_path = out.join(".sweep-state.json");
     let mut state: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&state_path).unwrap()).unwrap();
-    assert_eq!(state["journal_format"], 3);
+    assert_eq!(state["journal_format"], 4);
     state.as_object_mut().unwrap().remove("journal_format");
     fs::write(&state_path, state.to_string()).unwrap();
     let journal = fs::read(out.join(".summary.journal")).unwrap();
