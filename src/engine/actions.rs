@@ -3,7 +3,7 @@
 
 use super::mix::MIX_STEPS;
 use super::month::Month;
-use super::responses::{Responses, apply_actions, respond_all};
+use super::responses::{Responses, apply_actions, respond_all, respond_recipients};
 use crate::metrics::{Tally, tally as ix};
 use crate::model::Action;
 use crate::model::policy;
@@ -11,6 +11,12 @@ use crate::model::practice::Practices;
 use crate::rng::{LANES, Lanes};
 use crate::scenario::Scenario;
 use crate::simd::Simd;
+
+/// The responses are computed for every practice in one pass once at least one practice in
+/// `RESPOND_ALL_FROM` receives something; below that, for the recipients alone: gathered into
+/// batches from `GATHER_FROM` recipients (a full batch), one by one for fewer.
+const RESPOND_ALL_FROM: usize = 6;
+const GATHER_FROM: usize = 16;
 
 /// Phase 1 of a month: the CCG's actions (ODD 7.11), paid for in order from a random start while
 /// the budget lasts (ODD 7.8), and each practice's response.
@@ -91,18 +97,21 @@ pub(super) fn act(
         }
     }
 
-    // Every practice responds to what it received: practice by practice when few receive
-    // anything, otherwise in one pass over every practice, which vectorises (same arithmetic,
-    // same bits).
+    // Every practice responds to what it received: the recipients gathered into batches when
+    // a minority receives anything, otherwise in one pass over every practice; both vectorise,
+    // with the same arithmetic per practice (the same bits).
     let responses = Responses::new(p, month);
-    if recipients as usize * 6 < n {
+    let recipients = recipients as usize;
+    if recipients * RESPOND_ALL_FROM >= n {
+        respond_all(&responses, actions, pr);
+    } else if recipients >= GATHER_FROM {
+        respond_recipients(&responses, actions, pr);
+    } else {
         for (i, &mask) in actions[..n].iter().enumerate() {
             if mask != 0 {
                 apply_actions(&responses, mask, pr, i);
             }
         }
-    } else {
-        respond_all(&responses, actions, pr);
     }
 }
 

@@ -173,3 +173,78 @@ pub(super) fn respond_all_loop(
         burden[i] = y.burden;
     }
 }
+
+/// Practices per batch of [`respond_recipients`].
+const BATCH: usize = 16;
+
+multiversioned! {
+    /// [`respond`] for the practices that received something (`actions[i] != 0`, `i` below
+    /// [`Practices::len`]): gathered in batches into contiguous columns, responded to in one
+    /// vectorised pass ([`respond_all_loop`]) and scattered back. The same arithmetic per
+    /// practice as [`apply_actions`] and [`respond_all`], so the same bits; cheaper than either
+    /// when a minority of practices receives anything.
+    pub(super) fn respond_recipients(r: &Responses, actions: &[u8], pr: &mut Practices) =
+        respond_recipients_body;
+}
+
+#[inline(always)]
+pub(super) fn respond_recipients_body(r: &Responses, actions: &[u8], pr: &mut Practices) {
+    let n = pr.len();
+    let mut index = [0usize; BATCH];
+    let mut at = 0;
+    loop {
+        // The next batch of recipients.
+        let mut m = 0;
+        while at < n && m < BATCH {
+            index[m] = at;
+            m += (actions[at] != 0) as usize;
+            at += 1;
+        }
+        if m == 0 {
+            break;
+        }
+        respond_batch(r, actions, pr, &index[..m]);
+    }
+}
+
+/// [`respond`] for the practices `index` (distinct, each a recipient of something).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // `k` is the action of four columns of attitudes.
+fn respond_batch(r: &Responses, actions: &[u8], pr: &mut Practices, index: &[usize]) {
+    let m = index.len();
+    let mut states = [[0.0f32; BATCH]; 5];
+    let mut odds = [[0.0f32; BATCH]; 4];
+    let mut factor = [0.0f32; BATCH];
+    let mut mask = [0u8; BATCH];
+    for (j, &i) in index.iter().enumerate() {
+        states[0][j] = pr.trust[i];
+        states[1][j] = pr.engagement[i];
+        states[2][j] = pr.quality[i];
+        states[3][j] = pr.sanction_memory[i];
+        states[4][j] = pr.burden[i];
+        for k in 0..4 {
+            odds[k][j] = pr.attitude_odds[k][i];
+        }
+        factor[j] = pr.trust_factor[i];
+        mask[j] = actions[i];
+    }
+    let [trust, engagement, quality, memory, burden] = &mut states;
+    respond_all_loop(
+        r,
+        &mut trust[..m],
+        &mut engagement[..m],
+        &mut quality[..m],
+        &mut memory[..m],
+        &mut burden[..m],
+        &mask[..m],
+        &factor[..m],
+        odds.each_ref().map(|o| &o[..m]),
+    );
+    for (j, &i) in index.iter().enumerate() {
+        pr.trust[i] = states[0][j];
+        pr.engagement[i] = states[1][j];
+        pr.quality[i] = states[2][j];
+        pr.sanction_memory[i] = states[3][j];
+        pr.burden[i] = states[4][j];
+    }
+}

@@ -5,7 +5,7 @@ use super::environment::Environment;
 use super::initialise::initialise;
 use super::mix::Mix;
 use super::month::month_terms;
-use super::responses::{Responses, apply_actions, respond_all};
+use super::responses::{Responses, apply_actions, respond_all, respond_recipients};
 use super::tally::{state_sums, sum, sum_sq};
 use super::workspace::{Draws, Workspace};
 use super::{empty_tallies, simulate_ccg};
@@ -18,8 +18,14 @@ use crate::scenario::Scenario;
 use std::path::Path;
 
 fn small(extra: &str) -> Scenario {
-    let text =
-        format!("months = 24\nreplicates = 1\n[[ccgs]]\nid = \"a\"\npractices = 40\n{extra}");
+    sized(40, extra)
+}
+
+/// [`small`] with `practices` practices.
+fn sized(practices: usize, extra: &str) -> Scenario {
+    let text = format!(
+        "months = 24\nreplicates = 1\n[[ccgs]]\nid = \"a\"\npractices = {practices}\n{extra}"
+    );
     Scenario::parse(&text, Path::new("t.toml")).unwrap()
 }
 
@@ -140,35 +146,55 @@ fn the_mix_gives_each_eligible_practice_each_action_at_its_rate() {
 }
 
 #[test]
-fn responses_one_by_one_and_all_at_once_agree() {
-    let s = small("[model.delegation]\npeer_support_framing = 0.4\n");
-    let pop = Population::build(&s);
-    let env = Environment::new(&s);
-    let month = month_terms(&s, &env, &pop.ccgs[0], 0, 3, pop.ccgs[0].levels[3]);
-    let responses = Responses::new(&s.model, &month);
-    let mut rng = stream(7, Purpose::Unit, 0, 0);
-    let mut pr = Practices::default();
-    let mut bounds = Vec::new();
-    initialise(&s, &env, &pop.ccgs[0], &mut rng, &mut pr, &mut bounds, None);
-    for (i, w) in pr.trust_factor.iter_mut().enumerate() {
-        *w = 0.5 + (i % 7) as f32 * 0.2;
+fn responses_one_by_one_gathered_and_all_at_once_agree() {
+    // 40 practices (one batch of recipients) and 300 (several, the last one partial), with
+    // every practice or one in three receiving something.
+    for (practices, every) in [(40, 1), (300, 1), (300, 3)] {
+        let s = sized(
+            practices,
+            "[model.delegation]\npeer_support_framing = 0.4\n",
+        );
+        let pop = Population::build(&s);
+        let env = Environment::new(&s);
+        let month = month_terms(&s, &env, &pop.ccgs[0], 0, 3, pop.ccgs[0].levels[3]);
+        let responses = Responses::new(&s.model, &month);
+        let mut rng = stream(7, Purpose::Unit, 0, 0);
+        let mut pr = Practices::default();
+        let mut bounds = Vec::new();
+        initialise(&s, &env, &pop.ccgs[0], &mut rng, &mut pr, &mut bounds, None);
+        assert_eq!(pr.len(), practices);
+        for (i, w) in pr.trust_factor.iter_mut().enumerate() {
+            *w = 0.5 + (i % 7) as f32 * 0.2;
+        }
+        pr.sanction_memory[5] = 2.0;
+        let before = pr.trust.clone();
+        let actions: Vec<u8> = (0..pr.padded_len())
+            .map(|i| {
+                if i < pr.len() && i % every == 0 {
+                    (i * 7 % 16) as u8
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let mut one_by_one = pr.clone();
+        for (i, &mask) in actions[..pr.len()].iter().enumerate() {
+            apply_actions(&responses, mask, &mut one_by_one, i);
+        }
+        let mut gathered = pr.clone();
+        respond_recipients(&responses, &actions, &mut gathered);
+        respond_all(&responses, &actions, &mut pr);
+        for other in [&pr, &gathered] {
+            assert_eq!(one_by_one.trust, other.trust);
+            assert_eq!(one_by_one.engagement, other.engagement);
+            assert_eq!(one_by_one.quality, other.quality);
+            assert_eq!(one_by_one.sanction_memory, other.sanction_memory);
+            assert_eq!(one_by_one.burden, other.burden);
+        }
+        // Something happened: sanctions (bit 3) were received and remembered.
+        assert!(pr.sanction_memory.iter().sum::<f32>() > 2.0);
+        assert_ne!(pr.trust, before);
     }
-    pr.sanction_memory[5] = 2.0;
-    let actions: Vec<u8> = (0..pr.padded_len())
-        .map(|i| if i < pr.len() { (i * 7 % 16) as u8 } else { 0 })
-        .collect();
-    let mut one_by_one = pr.clone();
-    for (i, &mask) in actions[..pr.len()].iter().enumerate() {
-        apply_actions(&responses, mask, &mut one_by_one, i);
-    }
-    respond_all(&responses, &actions, &mut pr);
-    assert_eq!(one_by_one.trust, pr.trust);
-    assert_eq!(one_by_one.engagement, pr.engagement);
-    assert_eq!(one_by_one.quality, pr.quality);
-    assert_eq!(one_by_one.sanction_memory, pr.sanction_memory);
-    assert_eq!(one_by_one.burden, pr.burden);
-    // Something happened: sanctions (bit 3) were received and remembered.
-    assert!(pr.sanction_memory.iter().sum::<f32>() > 2.0);
 }
 
 #[test]
