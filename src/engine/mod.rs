@@ -387,21 +387,22 @@ impl<'a> CcgRun<'a> {
     /// whatever the output's answers, so with expected answers they are taken as well, in the
     /// months they are read.
     fn internal_at(&self, tick: u32) -> bool {
-        let adaptation = &self.scenario.model.adaptation;
-        self.consts.expected_answers
-            && (adaptation.enabled && tick > 0 && tick % adaptation.survey_every == 0
-                || self.env.rounds.contains(tick + 1))
+        self.consts.expected_answers && self.reads_own_survey(tick)
     }
 
     /// Whether the survey of `tick` goes into the output's tally: when the caller reads it, and
     /// with sampled answers also when the CCG reads it (ODD 7.13, 7.16), since then the CCG reads
     /// the output's own answers.
     fn surveyed_at(&self, tick: u32) -> bool {
+        self.observed.at(tick) || !self.consts.expected_answers && self.reads_own_survey(tick)
+    }
+
+    /// Whether the CCG reads its members' survey of `tick`: the months its adaptation surveys
+    /// them (ODD 7.13), and the month before each round of co-commissioning choices (ODD 7.16).
+    fn reads_own_survey(&self, tick: u32) -> bool {
         let adaptation = &self.scenario.model.adaptation;
-        self.observed.at(tick)
-            || !self.consts.expected_answers
-                && (adaptation.enabled && tick > 0 && tick % adaptation.survey_every == 0
-                    || self.choice.is_some() && self.env.rounds.contains(tick + 1))
+        adaptation.enabled && tick > 0 && tick % adaptation.survey_every == 0
+            || self.choice.is_some() && self.env.rounds.contains(tick + 1)
     }
 
     /// Month `tick` (ODD 3), its tally added to `tally`.
