@@ -69,14 +69,14 @@ pub(super) fn trust_factors(c: &Constants, pr: &mut Practices) {
 /// A probability in units of 2^-16, rounded to the nearest: summed as integers, the expected
 /// answers of a CCG do not depend on the order in which they are added.
 #[inline(always)]
-pub(super) fn units(p: f32) -> u64 {
+pub(super) fn units(p: f32) -> u32 {
     // 2^23 added to a number in [0, 2^17) rounds it to the nearest integer (ties to even), which
     // then sits in the low bits of the sum: no float-to-integer conversion, which vector units
     // do not saturate the way Rust's `as` must. `max` also maps NaN to 0.
     const ROUND: f32 = 8_388_608.0;
     #[allow(clippy::manual_clamp)]
     let x = (p * 65_536.0).max(0.0).min(65_536.0);
-    ((x + ROUND).to_bits() - ROUND.to_bits()) as u64
+    (x + ROUND).to_bits() - ROUND.to_bits()
 }
 
 /// True (1) with probability `p` for a 16-bit uniform `u`.
@@ -193,10 +193,10 @@ pub(super) fn survey_loop(
         // S6, S7: expected answers (each practice's probability, no random number).
         let r = c.relationships_weight * e + (1.0 - c.relationships_weight) * t;
         let real = real as u64;
-        relationships += real * units(answer_probability(r, c.exp_relationships));
-        prescribing += real * units(answer_probability(t, c.exp_legitimate_prescribing));
+        relationships += real * units(answer_probability(r, c.exp_relationships)) as u64;
+        prescribing += real * units(answer_probability(t, c.exp_legitimate_prescribing)) as u64;
         legitimate_relationships +=
-            real * units(answer_probability(t, c.exp_legitimate_relationships));
+            real * units(answer_probability(t, c.exp_legitimate_relationships)) as u64;
     }
     out.practices += n as f64;
     out.governing_body += governing_body as f64;
@@ -225,39 +225,111 @@ pub(super) fn survey_loop(
     }
 }
 
+/// Practices per chunk of [`expected_loop`], whose sums are 32-bit integers: a chunk's sum of
+/// [`units`] (each at most 2^16) stays below 2^31. The chunks' sums are added as 64-bit
+/// integers, so the totals are exact whatever the chunking.
+const CHUNK: usize = 1 << 15;
+
 /// The loop of [`survey`] with expected answers (ODD 7.10, `answers = "expected"`): each
 /// practice adds its probability of each answer (the probabilities of [`survey_loop`]), rounded
 /// to a multiple of 2^-16 and summed as an integer, so a CCG's sums do not depend on the order of
-/// their additions. No uniform is read.
+/// their additions. No uniform is read. Chunk by chunk, as [`expected_chunk`] sums them.
 #[inline(always)]
 pub(super) fn expected_loop(c: &Constants, factor: &mut [f32], pr: &Practices, out: &mut Counts) {
     let len = pr.padded_len();
     let n = pr.len();
-    let factor = &mut factor[..len];
-    let role = &pr.role[..len];
-    let trust = &pr.trust[..len];
-    let influence = &pr.influence[..len];
-    let engagement = &pr.engagement[..len];
-    let burden = &pr.burden[..len];
-    let view_anchor = &pr.view_anchor[..len];
-    let o0 = &pr.attitude_odds[0][..len];
-    let o1 = &pr.attitude_odds[1][..len];
-    let o2 = &pr.attitude_odds[2][..len];
-    let o3 = &pr.attitude_odds[3][..len];
+    let mut sums = [0u64; 19];
+    let mut from = 0;
+    while from < len {
+        let to = (from + CHUNK).min(len);
+        let part = expected_chunk(c, &mut factor[from..to], pr, from, to);
+        for (t, p) in sums.iter_mut().zip(part) {
+            *t += p;
+        }
+        from = to;
+    }
+    let [
+        governing_body,
+        no_role,
+        engaged,
+        engaged_no_role,
+        highly,
+        influence_all,
+        influence_no_role,
+        positive,
+        positive_governing_body,
+        positive_no_role,
+        neutral_no_role,
+        s0,
+        s1,
+        s2,
+        s3,
+        burden_positive,
+        relationships,
+        prescribing,
+        legitimate_relationships,
+    ] = sums;
+    out.practices += n as f64;
+    out.governing_body += governing_body as f64;
+    out.formal += (n as u64 - no_role) as f64;
+    out.no_role += no_role as f64;
+    out.engaged += from_units(engaged);
+    out.engaged_no_role += from_units(engaged_no_role);
+    out.highly += from_units(highly);
+    out.influence += from_units(influence_all);
+    out.influence_formal += from_units(influence_all - influence_no_role);
+    out.influence_no_role += from_units(influence_no_role);
+    out.positive += from_units(positive);
+    out.positive_governing_body += from_units(positive_governing_body);
+    out.positive_no_role += from_units(positive_no_role);
+    out.neutral_no_role += from_units(neutral_no_role);
+    for (o, s) in out.support.iter_mut().zip([s0, s1, s2, s3]) {
+        *o += from_units(s);
+    }
+    out.burden_positive += from_units(burden_positive);
+    for (o, s) in
+        out.expected
+            .iter_mut()
+            .zip([relationships, prescribing, legitimate_relationships])
+    {
+        *o += from_units(s);
+    }
+}
+
+/// [`expected_loop`] over the practices `from..to`, whose trust factors are `factor`: the
+/// sums in the order of [`expected_loop`]'s, 32-bit ones but for the last three (as in
+/// [`survey_loop`]: with AVX-512 the loop then runs 8 practices wide, which suits small CCGs).
+#[inline(always)]
+fn expected_chunk(
+    c: &Constants,
+    factor: &mut [f32],
+    pr: &Practices,
+    from: usize,
+    to: usize,
+) -> [u64; 19] {
+    let role = &pr.role[from..to];
+    let trust = &pr.trust[from..to];
+    let influence = &pr.influence[from..to];
+    let engagement = &pr.engagement[from..to];
+    let burden = &pr.burden[from..to];
+    let view_anchor = &pr.view_anchor[from..to];
+    let [o0, o1, o2, o3] = &pr.attitude_odds;
+    let (o0, o1, o2, o3) = (&o0[from..to], &o1[from..to], &o2[from..to], &o3[from..to]);
+    let len = to - from;
     let (mut governing_body, mut no_role) = (0u32, 0u32);
-    let (mut engaged, mut engaged_no_role, mut highly) = (0u64, 0u64, 0u64);
-    let (mut influence_all, mut influence_no_role) = (0u64, 0u64);
+    let (mut engaged, mut engaged_no_role, mut highly) = (0u32, 0u32, 0u32);
+    let (mut influence_all, mut influence_no_role) = (0u32, 0u32);
     let (mut positive, mut positive_governing_body, mut positive_no_role, mut neutral_no_role) =
-        (0u64, 0u64, 0u64, 0u64);
-    let (mut s0, mut s1, mut s2, mut s3) = (0u64, 0u64, 0u64, 0u64);
-    let mut burden_positive = 0u64;
+        (0u32, 0u32, 0u32, 0u32);
+    let (mut s0, mut s1, mut s2, mut s3) = (0u32, 0u32, 0u32, 0u32);
+    let mut burden_positive = 0u32;
     let (mut relationships, mut prescribing, mut legitimate_relationships) = (0u64, 0u64, 0u64);
     for i in 0..len {
-        let real = (role[i] != PADDING) as u64;
-        let gb = (role[i] == Role::GoverningBody as u8) as u64;
-        let none = (role[i] == Role::None as u8) as u64;
-        governing_body += gb as u32;
-        no_role += none as u32;
+        let real = (role[i] != PADDING) as u32;
+        let gb = (role[i] == Role::GoverningBody as u8) as u32;
+        let none = (role[i] == Role::None as u8) as u32;
+        governing_body += gb;
+        no_role += none;
 
         let e = engagement[i];
         let is_engaged = real * units(answer_probability(e, c.exp_engaged));
@@ -295,34 +367,36 @@ pub(super) fn expected_loop(c: &Constants, factor: &mut [f32], pr: &Practices, o
         burden_positive += real * units(p_burden);
 
         let r = c.relationships_weight * e + (1.0 - c.relationships_weight) * t;
-        relationships += real * units(answer_probability(r, c.exp_relationships));
-        prescribing += real * units(answer_probability(t, c.exp_legitimate_prescribing));
+        let real = real as u64;
+        relationships += real * units(answer_probability(r, c.exp_relationships)) as u64;
+        prescribing += real * units(answer_probability(t, c.exp_legitimate_prescribing)) as u64;
         legitimate_relationships +=
-            real * units(answer_probability(t, c.exp_legitimate_relationships));
+            real * units(answer_probability(t, c.exp_legitimate_relationships)) as u64;
     }
-    out.practices += n as f64;
-    out.governing_body += governing_body as f64;
-    out.formal += (n as u32 - no_role) as f64;
-    out.no_role += no_role as f64;
-    out.engaged += from_units(engaged);
-    out.engaged_no_role += from_units(engaged_no_role);
-    out.highly += from_units(highly);
-    out.influence += from_units(influence_all);
-    out.influence_formal += from_units(influence_all - influence_no_role);
-    out.influence_no_role += from_units(influence_no_role);
-    out.positive += from_units(positive);
-    out.positive_governing_body += from_units(positive_governing_body);
-    out.positive_no_role += from_units(positive_no_role);
-    out.neutral_no_role += from_units(neutral_no_role);
-    for (o, s) in out.support.iter_mut().zip([s0, s1, s2, s3]) {
-        *o += from_units(s);
-    }
-    out.burden_positive += from_units(burden_positive);
-    for (o, s) in
-        out.expected
-            .iter_mut()
-            .zip([relationships, prescribing, legitimate_relationships])
-    {
-        *o += from_units(s);
-    }
+    let counts = [
+        governing_body,
+        no_role,
+        engaged,
+        engaged_no_role,
+        highly,
+        influence_all,
+        influence_no_role,
+        positive,
+        positive_governing_body,
+        positive_no_role,
+        neutral_no_role,
+        s0,
+        s1,
+        s2,
+        s3,
+        burden_positive,
+    ];
+    let wide = [relationships, prescribing, legitimate_relationships];
+    std::array::from_fn(|k| {
+        if k < 16 {
+            counts[k] as u64
+        } else {
+            wide[k - 16]
+        }
+    })
 }
