@@ -352,3 +352,52 @@ fn observing_some_ticks_gives_those_ticks_exactly() {
     }
     assert!(compared > 1000, "{compared} tallies compared");
 }
+
+#[test]
+fn expected_answers_are_exact_over_several_chunks() {
+    use super::adjustment::Constants;
+    use super::survey::{Counts, expected_loop, units};
+    use crate::model::submodels::{answer_probability, support, trust_factor};
+    // 150,000 practices: several chunks of the loop's 32-bit sums, and totals of 2^-16 units
+    // beyond what 32 bits hold.
+    let s = sized(150_000, "");
+    let pop = Population::build(&s);
+    let env = Environment::new(&s);
+    let mut rng = stream(7, Purpose::Unit, 0, 0);
+    let mut pr = Practices::default();
+    let mut bounds = Vec::new();
+    initialise(&s, &env, &pop.ccgs[0], &mut rng, &mut pr, &mut bounds, None);
+    let c = Constants::new(&s.model);
+    let mut factor = pr.trust_factor.clone();
+    let mut out = Counts::default();
+    expected_loop(&c, &mut factor, &pr, &mut out);
+    // The reference: 64-bit sums, practice by practice.
+    let n = pr.len();
+    let engaged: u64 = (0..n)
+        .map(|i| units(answer_probability(pr.engagement[i], c.exp_engaged)) as u64)
+        .sum();
+    let support_training: u64 = (0..n)
+        .map(|i| {
+            let w = trust_factor(pr.trust[i], c.trust_base, c.trust_coupling, true);
+            units(support(pr.attitude_odds[0][i], w)) as u64
+        })
+        .sum();
+    let prescribing: u64 = (0..n)
+        .map(|i| {
+            units(answer_probability(
+                pr.trust[i],
+                c.exp_legitimate_prescribing,
+            )) as u64
+        })
+        .sum();
+    assert!(engaged > u32::MAX as u64, "engaged {engaged}");
+    assert_eq!(out.practices, n as f64);
+    assert_eq!(out.engaged, engaged as f64 / 65_536.0);
+    assert_eq!(out.support[0], support_training as f64 / 65_536.0);
+    assert_eq!(out.expected[1], prescribing as f64 / 65_536.0);
+    // The trust factors are every practice's.
+    assert_eq!(
+        factor[n - 1],
+        trust_factor(pr.trust[n - 1], c.trust_base, c.trust_coupling, true)
+    );
+}
