@@ -21,7 +21,7 @@
 //! | `month.rs` | `Month`, `month_terms`: the month's CCG-wide terms (T1, Z1, B1, ...) | 7.0, 7.4, 7.5, 7.7, 7.8 |
 //! | `initialise.rs` | `initialise`, `initial_states`: practices, roles, localities, initial states | 5.1, 7.2 |
 //! | `actions.rs` | Phase 1: `act` (the mix, the escalation ladder's reviews, the budget), `pay_for` (B2) | 3, 7.8, 7.11 |
-//! | `responses.rs` | `Responses`, `respond`, `apply_actions`, `respond_all`: each practice's response (A2-A5, G1, Q1) | 7.1, 7.6, 7.7, 7.9 |
+//! | `responses.rs` | `Responses`, `respond`: each practice's response (A2-A5, G1, Q1), one by one (`apply_actions`), for every practice (`respond_all`) or for the recipients gathered in batches (`respond_recipients`) | 7.1, 7.6, 7.7, 7.9 |
 //! | `leadership.rs` | `Leaders`, `Seats`: seat holders who walk away, vacant seats offered, vacancies lowering influence (L1-L6) | 7.15 |
 //! | `adjustment.rs` | Phase 2: `locality_means` (peers), `Constants`, `MonthConstants`, `adjust` (A5, G2, D4-D7, Q2) | 7.0, 7.1, 7.3, 7.6, 7.9 |
 //! | `survey.rs` | Phase 3: `Counts`, `hit`, `survey`: sampled (`survey_loop`) or expected (`expected_loop`) answers (S1-S7) | 7.10 |
