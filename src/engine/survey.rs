@@ -226,8 +226,8 @@ pub(super) fn survey_loop(
 }
 
 /// Practices per chunk of [`expected_loop`], whose sums are 32-bit integers: a chunk's sum of
-/// [`units`] (each at most 2^16) stays below 2^31. The chunks' sums are added as 64-bit
-/// integers, so the totals are exact whatever the chunking.
+/// [`units`] (each at most 2^16) stays below 2^31. Every chunk's sums are exact in double
+/// precision, and so are their totals, so the chunking does not change a bit.
 const CHUNK: usize = 1 << 15;
 
 /// The loop of [`survey`] with expected answers (ODD 7.10, `answers = "expected"`): each
@@ -237,68 +237,19 @@ const CHUNK: usize = 1 << 15;
 #[inline(always)]
 pub(super) fn expected_loop(c: &Constants, factor: &mut [f32], pr: &Practices, out: &mut Counts) {
     let len = pr.padded_len();
-    let n = pr.len();
-    let mut sums = [0u64; 19];
     let mut from = 0;
     while from < len {
         let to = (from + CHUNK).min(len);
-        let part = expected_chunk(c, &mut factor[from..to], pr, from, to);
-        for (t, p) in sums.iter_mut().zip(part) {
-            *t += p;
-        }
+        expected_chunk(c, &mut factor[from..to], pr, from, to, out);
         from = to;
-    }
-    let [
-        governing_body,
-        no_role,
-        engaged,
-        engaged_no_role,
-        highly,
-        influence_all,
-        influence_no_role,
-        positive,
-        positive_governing_body,
-        positive_no_role,
-        neutral_no_role,
-        s0,
-        s1,
-        s2,
-        s3,
-        burden_positive,
-        relationships,
-        prescribing,
-        legitimate_relationships,
-    ] = sums;
-    out.practices += n as f64;
-    out.governing_body += governing_body as f64;
-    out.formal += (n as u64 - no_role) as f64;
-    out.no_role += no_role as f64;
-    out.engaged += from_units(engaged);
-    out.engaged_no_role += from_units(engaged_no_role);
-    out.highly += from_units(highly);
-    out.influence += from_units(influence_all);
-    out.influence_formal += from_units(influence_all - influence_no_role);
-    out.influence_no_role += from_units(influence_no_role);
-    out.positive += from_units(positive);
-    out.positive_governing_body += from_units(positive_governing_body);
-    out.positive_no_role += from_units(positive_no_role);
-    out.neutral_no_role += from_units(neutral_no_role);
-    for (o, s) in out.support.iter_mut().zip([s0, s1, s2, s3]) {
-        *o += from_units(s);
-    }
-    out.burden_positive += from_units(burden_positive);
-    for (o, s) in
-        out.expected
-            .iter_mut()
-            .zip([relationships, prescribing, legitimate_relationships])
-    {
-        *o += from_units(s);
     }
 }
 
-/// [`expected_loop`] over the practices `from..to`, whose trust factors are `factor`: the
-/// sums in the order of [`expected_loop`]'s, 32-bit ones but for the last three (as in
-/// [`survey_loop`]: with AVX-512 the loop then runs 8 practices wide, which suits small CCGs).
+/// [`expected_loop`] over the practices `from..to`, whose trust factors are `factor`, added to
+/// `out`. Its sums are 32-bit integers but for the last three (as in [`survey_loop`]: with
+/// AVX-512 the loop then runs 8 practices wide, which suits small CCGs). Each chunk's sums, in
+/// units of 2^-16, are exact in `out`'s double precision, so adding them chunk by chunk gives the
+/// same bits as adding their totals.
 #[inline(always)]
 fn expected_chunk(
     c: &Constants,
@@ -306,7 +257,8 @@ fn expected_chunk(
     pr: &Practices,
     from: usize,
     to: usize,
-) -> [u64; 19] {
+    out: &mut Counts,
+) {
     let role = &pr.role[from..to];
     let trust = &pr.trust[from..to];
     let influence = &pr.influence[from..to];
@@ -373,30 +325,32 @@ fn expected_chunk(
         legitimate_relationships +=
             real * units(answer_probability(t, c.exp_legitimate_relationships)) as u64;
     }
-    let counts = [
-        governing_body,
-        no_role,
-        engaged,
-        engaged_no_role,
-        highly,
-        influence_all,
-        influence_no_role,
-        positive,
-        positive_governing_body,
-        positive_no_role,
-        neutral_no_role,
-        s0,
-        s1,
-        s2,
-        s3,
-        burden_positive,
-    ];
-    let wide = [relationships, prescribing, legitimate_relationships];
-    std::array::from_fn(|k| {
-        if k < 16 {
-            counts[k] as u64
-        } else {
-            wide[k - 16]
-        }
-    })
+    // The real practices of the chunk (the padding comes last).
+    let n = pr.len().clamp(from, to) - from;
+    out.practices += n as f64;
+    out.governing_body += governing_body as f64;
+    out.formal += (n as u32 - no_role) as f64;
+    out.no_role += no_role as f64;
+    let share = |u: u32| from_units(u as u64);
+    out.engaged += share(engaged);
+    out.engaged_no_role += share(engaged_no_role);
+    out.highly += share(highly);
+    out.influence += share(influence_all);
+    out.influence_formal += share(influence_all - influence_no_role);
+    out.influence_no_role += share(influence_no_role);
+    out.positive += share(positive);
+    out.positive_governing_body += share(positive_governing_body);
+    out.positive_no_role += share(positive_no_role);
+    out.neutral_no_role += share(neutral_no_role);
+    for (o, s) in out.support.iter_mut().zip([s0, s1, s2, s3]) {
+        *o += share(s);
+    }
+    out.burden_positive += share(burden_positive);
+    for (o, s) in
+        out.expected
+            .iter_mut()
+            .zip([relationships, prescribing, legitimate_relationships])
+    {
+        *o += from_units(s);
+    }
 }
