@@ -61,6 +61,14 @@ pub mod tally {
     pub const CCG_COUNT: usize = 48;
     /// Registered patients of the member practices.
     pub const PATIENTS: usize = 49;
+
+    /// Whether entry `i` is added in every month, whichever months a caller observes: the
+    /// month's actions, their costs and what the budget rationed (phase 1), and the seats (ODD
+    /// 7.15). Every other entry comes from the survey, which is taken only in the months a
+    /// caller reads (ODD 3).
+    pub const fn every_month(i: usize) -> bool {
+        matches!(i, ACTIONS..=RATIONED | GOVERNING_BODY_SEATS..=LEAD_VACANT)
+    }
 }
 
 pub const TALLY_LEN: usize = 50;
@@ -137,6 +145,19 @@ pub struct Metric {
 }
 
 impl Metric {
+    /// Whether the metric reads the survey: false for the actions delivered and rationed, their
+    /// costs and the seats left vacant, which every month's tally holds whether or not the
+    /// month is observed ([`tally::every_month`]), so a sweep reading only these does not need
+    /// the survey of those months.
+    pub fn needs_survey(&self) -> bool {
+        let every = tally::every_month;
+        match self.formula {
+            Formula::Ratio(n, d) => !(every(n) && every(d)),
+            Formula::Total(i) => !every(i),
+            Formula::Sd(sum, sq, n) => !(every(sum) && every(sq) && every(n)),
+        }
+    }
+
     /// The metric's value for a tally; `None` where it is undefined (no practice in the group).
     pub fn value(&self, t: &Tally) -> Option<f64> {
         match self.formula {

@@ -313,7 +313,7 @@ fn observing_some_ticks_gives_those_ticks_exactly() {
         "[model.adaptation]\nenabled = true\n",
         "[model.leadership]\nenabled = true\n[model.expectations]\nenabled = true\n",
     ];
-    let mut compared = 0;
+    let (mut compared, mut unobserved, mut rationed, mut seats) = (0, 0, 0, 0);
     for name in ["escalation", "england_2013_2017", "england_mergers"] {
         let path = dir.join(format!("{name}.toml"));
         let text = std::fs::read_to_string(&path).unwrap();
@@ -343,14 +343,64 @@ fn observing_some_ticks_gives_those_ticks_exactly() {
                             assert!(same, "{name} {extra:?} {answers}: CCG {c}, tick {t}");
                             compared += 1;
                         }
-                        // An unobserved tick has no survey in it.
-                        assert_eq!(b[1][ix::PRACTICES], 0.0, "{name}: tick 1 was surveyed");
+                        // An unobserved tick has no survey in it (unless, with sampled
+                        // answers, the CCG read its own), and exactly what every month adds:
+                        // what the action, cost, rationing and vacancy metrics read
+                        // (`Metric::needs_survey`).
+                        for t in (0..ticks as u32).filter(|t| !observed.contains(t)) {
+                            let (a, b) = (a[t as usize], b[t as usize]);
+                            let own = b[ix::PRACTICES] != 0.0;
+                            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                                let want = if own || ix::every_month(i) { *x } else { 0.0 };
+                                assert_eq!(
+                                    y.to_bits(),
+                                    want.to_bits(),
+                                    "{name} {extra:?} {answers}: CCG {c}, tick {t}, entry {i}"
+                                );
+                            }
+                            unobserved += !own as u32;
+                            rationed += (b[ix::RATIONED] > 0.0) as u32;
+                            seats += (b[ix::GOVERNING_BODY_SEATS] > 0.0) as u32;
+                        }
                     }
                 }
             }
         }
     }
     assert!(compared > 1000, "{compared} tallies compared");
+    // The unobserved ticks held something to compare: rationed actions and seats.
+    assert!(
+        unobserved > 10_000 && rationed > 0 && seats > 0,
+        "{unobserved} {rationed} {seats}"
+    );
+}
+
+/// The metrics that need no survey are those whose entries every month's tally holds, and they
+/// include every action, cost and rationing count.
+#[test]
+fn action_and_vacancy_metrics_need_no_survey() {
+    use crate::metrics::{METRICS, metric_index};
+    let unsurveyed: Vec<&str> = METRICS
+        .iter()
+        .filter(|m| !m.needs_survey())
+        .map(|m| m.name)
+        .collect();
+    for name in ["actions_rationed", "cost_sanctions", "lead_vacancy_share"] {
+        assert!(unsurveyed.contains(&name), "{name}: {unsurveyed:?}");
+    }
+    for name in [
+        "engaged_share",
+        "mean_trust",
+        "practices",
+        "ccgs",
+        "sd_trust",
+    ] {
+        assert!(
+            METRICS[metric_index(name).unwrap()].needs_survey(),
+            "{name}"
+        );
+    }
+    assert_eq!(unsurveyed.len(), 11, "{unsurveyed:?}");
 }
 
 #[test]

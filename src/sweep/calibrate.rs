@@ -182,10 +182,14 @@ impl Calibration {
                 let mut ws = Workspace::default();
                 let mut buf = Vec::new();
                 let ticks = scenario.months as usize + 1;
-                // Only the ticks the targets read are surveyed (ODD 3).
+                // Only the ticks whose survey the targets read are surveyed (ODD 3).
                 let mut observed: Vec<u32> = self
                     .targets
                     .iter()
+                    .filter(|t| {
+                        let m = t.metric.expect("scenario targets name a metric");
+                        METRICS[m].needs_survey()
+                    })
                     .map(|t| t.tick.unwrap_or(scenario.months).min(scenario.months))
                     .collect();
                 observed.sort_unstable();

@@ -786,22 +786,32 @@ pub(crate) fn evaluate_replicates(
     cancel: &AtomicBool,
 ) -> anyhow::Result<ChunkOutputs> {
     let first = replicates.start as usize;
-    // The ticks each point's outputs read, in increasing order.
-    let needed: Vec<Vec<u32>> = models
-        .iter()
-        .map(|m| match m {
-            PointModel::Ccg { scenario, .. } => {
-                let mut t: Vec<u32> = outputs
-                    .iter()
-                    .flat_map(|o| o.ticks(scenario.months))
-                    .collect();
-                t.sort_unstable();
-                t.dedup();
-                t
-            }
-            PointModel::Builtin { .. } => Vec::new(),
-        })
-        .collect();
+    // The ticks each point's outputs read, in increasing order, and of those the ticks whose
+    // survey they read: an output of actions, costs or vacancies reads what every month's tally
+    // holds, surveyed or not.
+    let ticks_of = |survey_only: bool| -> Vec<Vec<u32>> {
+        models
+            .iter()
+            .map(|m| match m {
+                PointModel::Ccg { scenario, .. } => {
+                    let mut t: Vec<u32> = outputs
+                        .iter()
+                        .filter(|o| {
+                            let metric = o.metric.expect("scenario outputs name a metric");
+                            !survey_only || METRICS[metric].needs_survey()
+                        })
+                        .flat_map(|o| o.ticks(scenario.months))
+                        .collect();
+                    t.sort_unstable();
+                    t.dedup();
+                    t
+                }
+                PointModel::Builtin { .. } => Vec::new(),
+            })
+            .collect()
+    };
+    let needed = ticks_of(false);
+    let surveyed = ticks_of(true);
     let reps = replicates.len();
     let mut starts = Vec::with_capacity(models.len() + 1);
     starts.push(0usize);
@@ -826,8 +836,8 @@ pub(crate) fn evaluate_replicates(
                         let ccgs = population.ccgs.len();
                         let (r, c) = (first + rem / ccgs, rem % ccgs);
                         let ticks = scenario.months as usize + 1;
-                        // Only the ticks the outputs read are surveyed (ODD 3).
-                        let observed = Observed::Ticks(&needed[i]);
+                        // Only the ticks whose survey the outputs read are surveyed (ODD 3).
+                        let observed = Observed::Ticks(&surveyed[i]);
                         buf.clear();
                         if cancel.load(Ordering::Relaxed) {
                             return UnitResult::Tallies(Vec::new());
