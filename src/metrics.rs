@@ -158,6 +158,15 @@ impl Metric {
         }
     }
 
+    /// The tally entries the metric reads.
+    pub fn entries(&self) -> Vec<usize> {
+        match self.formula {
+            Formula::Ratio(n, d) => vec![n, d],
+            Formula::Total(i) => vec![i],
+            Formula::Sd(sum, sq, n) => vec![sum, sq, n],
+        }
+    }
+
     /// The metric's value for a tally; `None` where it is undefined (no practice in the group).
     pub fn value(&self, t: &Tally) -> Option<f64> {
         match self.formula {

@@ -21,7 +21,7 @@ use super::error::SweepError;
 use super::spec::{At, Base, Domain, PointModel, Sweep, located, point_structure, read};
 use crate::engine::{Observed, Workspace, simulate_ccg_observing, simulate_group_observing};
 use crate::integrity::Measure;
-use crate::metrics::{METRICS, TALLY_LEN, Tally, add_into};
+use crate::metrics::{METRICS, TALLY_LEN, Tally};
 use crate::output::{OutputExists, PendingFile, number};
 use crate::population::{MergerPlan, Population};
 use crate::rng::{Purpose, stream};
@@ -719,9 +719,10 @@ pub(crate) fn units_per_point(sweep: &Sweep) -> usize {
     }
 }
 
-/// One unit's result: tallies at the point's needed ticks, or a test model's output.
+/// One unit's result: the tally entries the outputs read at the point's needed ticks (CCG by
+/// CCG, tick by tick, entry by entry), or a test model's output.
 enum UnitResult {
-    Tallies(Vec<Tally>),
+    Tallies(Vec<f64>),
     Value(f64),
 }
 
@@ -812,6 +813,16 @@ pub(crate) fn evaluate_replicates(
     };
     let needed = ticks_of(false);
     let surveyed = ticks_of(true);
+    // The tally entries the outputs read, in increasing order: a unit hands back only these,
+    // and each is summed over CCGs in the same order as the whole tallies would be.
+    let mut entries: Vec<usize> = outputs
+        .iter()
+        .filter_map(|o| o.metric)
+        .flat_map(|m| METRICS[m].entries())
+        .collect();
+    entries.sort_unstable();
+    entries.dedup();
+    let k = entries.len();
     let reps = replicates.len();
     let mut starts = Vec::with_capacity(models.len() + 1);
     starts.push(0usize);
@@ -862,12 +873,15 @@ pub(crate) fn evaluate_replicates(
                             let ccg = &p.ccgs[c];
                             simulate_ccg_observing(scenario, env, ccg, r as u32, ws, buf, observed);
                         }
-                        // The needed ticks of each CCG the unit simulated, CCG by CCG.
-                        UnitResult::Tallies(
-                            buf.chunks(ticks)
-                                .flat_map(|ccg| needed[i].iter().map(|&t| ccg[t as usize]))
-                                .collect(),
-                        )
+                        // The entries read at the needed ticks of each CCG the unit simulated,
+                        // CCG by CCG.
+                        let mut read = Vec::with_capacity(buf.len() / ticks * needed[i].len() * k);
+                        for ccg in buf.chunks(ticks) {
+                            for &t in &needed[i] {
+                                read.extend(entries.iter().map(|&e| ccg[t as usize][e]));
+                            }
+                        }
+                        UnitResult::Tallies(read)
                     }
                     PointModel::Builtin {
                         model,
@@ -896,20 +910,24 @@ pub(crate) fn evaluate_replicates(
                     vec![Some(y); outputs.len()]
                 }
                 PointModel::Ccg { scenario, .. } => {
-                    let mut total = vec![[0.0; TALLY_LEN]; needed[i].len()];
+                    let mut total = vec![0.0; needed[i].len() * k];
                     for unit in rep {
                         let UnitResult::Tallies(t) = unit else {
                             unreachable!()
                         };
-                        for ccg in t.chunks(needed[i].len().max(1)) {
+                        for ccg in t.chunks(total.len().max(1)) {
                             for (dst, src) in total.iter_mut().zip(ccg) {
-                                add_into(dst, src);
+                                *dst += src;
                             }
                         }
                     }
                     let at = |tick: u32, metric: usize| -> Option<f64> {
                         let pos = needed[i].binary_search(&tick).ok()?;
-                        METRICS[metric].value(&total[pos])
+                        let mut tally = [0.0; TALLY_LEN];
+                        for (&e, &x) in entries.iter().zip(&total[pos * k..][..k]) {
+                            tally[e] = x;
+                        }
+                        METRICS[metric].value(&tally)
                     };
                     outputs
                         .iter()
