@@ -150,12 +150,7 @@ impl Metric {
     /// month is observed ([`tally::every_month`]), so a sweep reading only these does not need
     /// the survey of those months.
     pub fn needs_survey(&self) -> bool {
-        let every = tally::every_month;
-        match self.formula {
-            Formula::Ratio(n, d) => !(every(n) && every(d)),
-            Formula::Total(i) => !every(i),
-            Formula::Sd(sum, sq, n) => !(every(sum) && every(sq) && every(n)),
-        }
+        !self.entries().into_iter().all(tally::every_month)
     }
 
     /// The tally entries the metric reads.
